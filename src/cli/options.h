@@ -1,0 +1,34 @@
+/* bhyve(8)'s command line for khyve: every option becomes bhyve_config(5)
+ * variables, exactly as bhyve sets them. */
+#ifndef KHYVE_OPTIONS_H
+#define KHYVE_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct config;
+
+enum options_result {
+	OPTIONS_RUN = 0,	/* go on and build the VM */
+	OPTIONS_EXIT_OK = 1,	/* -h, -s help, -l help printed to out: exit 0 */
+};
+
+/* Parses argv into cfg.  Returns an options_result, or a negative errno
+ * after printing one line on stderr through log_error(). */
+int options_parse(struct config *cfg, int argc, char *argv[], FILE *out);
+
+/* bhyve's memory size syntax: number with optional K/M/G/T suffix (case
+ * insensitive, powers of 1024); a bare number below 1 MiB means MiB.
+ * -EINVAL for garbage, 0 or overflow. */
+int parse_memsize(const char *s, uint64_t *bytes);
+
+/* The VM name rules: 1..max bytes of [A-Za-z0-9._-], not starting with '.'
+ * or '-'.  max comes from the control socket path, see vm_name_max(). */
+int vm_name_check(const char *name, size_t max, char *err, size_t errlen);
+/* The run directory the control socket will live in: config "rundir", else
+ * /run/khyve for root, else $XDG_RUNTIME_DIR/khyve (or /tmp/khyve-<uid>). */
+const char *vm_rundir(struct config *cfg, char *buf, size_t len);
+/* Longest name whose socket path "<rundir>/<name>" fits in sun_path. */
+size_t vm_name_max(const char *rundir);
+
+#endif
