@@ -1,0 +1,100 @@
+/* PCI bus 0 with configuration mechanism #1 (0xCF8/0xCFC), devices as
+ * emulation ops tables (bhyve's pci_devemu). */
+#ifndef KHYVE_PCI_H
+#define KHYVE_PCI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <pthread.h>
+
+#include "hw/iobus.h"
+#include "hw/platform.h"
+
+struct config;
+struct pci_bus;
+struct pci_dev;
+
+#define PCI_SLOTS	32
+#define PCI_FUNCS	8
+#define PCI_CFG_SIZE	256
+#define PCI_BARS	6
+
+enum pci_bar_type { PCI_BAR_NONE, PCI_BAR_IO, PCI_BAR_MEM32, PCI_BAR_MEM64 };
+
+struct pci_bar {
+	enum pci_bar_type type;
+	uint64_t size;			/* power of two */
+	uint64_t addr;			/* current guest address, 0 = unmapped */
+	bool mapped;
+	const struct io_ops *ops;	/* accesses are offset from the BAR base */
+	void *dev;
+};
+
+/* One emulation ("-s slot,NAME,..."). */
+struct pci_devemu {
+	const char *name;
+	const char *help;		/* one line for "-s help" */
+	/* Turns the legacy "-s slot,name,OPTS" tail into variables under the
+	 * device's node (nodepath = "pci.B.S.F").  NULL: the generic form
+	 * "key=value,key,..." (a bare key means key=true), done by the caller. */
+	int (*legacy_config)(struct config *cfg, const char *nodepath,
+			     const char *opts, char *err, size_t errlen);
+	/* Sets up dev (config header, BARs) from its config node. */
+	int (*init)(struct pci_dev *dev, struct config *cfg, const char *nodepath,
+		    char *err, size_t errlen);
+	void (*destroy)(struct pci_dev *dev);
+	/* Optional hooks for device-specific config registers (capabilities);
+	 * return true when handled. */
+	bool (*cfg_read)(struct pci_dev *dev, unsigned off, unsigned size, uint32_t *val);
+	bool (*cfg_write)(struct pci_dev *dev, unsigned off, unsigned size, uint32_t val);
+};
+
+struct pci_dev {
+	struct pci_bus *bus;
+	const struct pci_devemu *emu;
+	uint8_t slot, func;
+	uint8_t cfg[PCI_CFG_SIZE];
+	struct pci_bar bar[PCI_BARS];
+	void *priv;			/* the emulation's own state */
+};
+
+/* Registry of emulations built into this khyve. */
+const struct pci_devemu *pci_emul_find(const char *name);
+void pci_emul_list(FILE *out);
+
+struct pci_bus {
+	pthread_mutex_t lock;		/* config accesses and BAR moves */
+	uint32_t cf8;			/* config address latch */
+	struct pci_dev *dev[PCI_SLOTS][PCI_FUNCS];
+	struct io_bus *pio, *mmio;	/* where BARs are mapped */
+	uint64_t next_io, next_mmio32;	/* BAR allocation cursors */
+	void *machine;			/* handed to devices that need it */
+};
+
+int pci_bus_init(struct pci_bus *bus, struct io_bus *pio, struct io_bus *mmio, void *machine);
+void pci_bus_destroy(struct pci_bus *bus);
+/* Creates every "pci.0.S.F" node of cfg (bus 0 only for now). */
+int pci_bus_populate(struct pci_bus *bus, struct config *cfg, char *err, size_t errlen);
+extern const struct io_ops pci_cfg_addr_ops, pci_cfg_data_ops;
+
+/* Helpers for emulations. */
+void pci_set_ids(struct pci_dev *dev, uint16_t vendor, uint16_t device,
+		 uint8_t class, uint8_t subclass, uint8_t progif);
+/* Declares BAR idx and allocates its address in the bus windows. */
+int pci_bar_alloc(struct pci_dev *dev, unsigned idx, enum pci_bar_type type,
+		  uint64_t size, const struct io_ops *ops, void *opaque);
+
+static inline void pci_cfg_write16(struct pci_dev *d, unsigned off, uint16_t v)
+{
+	d->cfg[off] = v & 0xff;
+	d->cfg[off + 1] = v >> 8;
+}
+
+static inline void pci_cfg_write32(struct pci_dev *d, unsigned off, uint32_t v)
+{
+	pci_cfg_write16(d, off, v & 0xffff);
+	pci_cfg_write16(d, off + 2, v >> 16);
+}
+
+#endif
