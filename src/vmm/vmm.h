@@ -1,0 +1,77 @@
+/* The KVM wrapper: one VM, its guest memory (a memfd, so a later monitor
+ * process can keep it across reboots) and its vCPUs. */
+#ifndef KHYVE_VMM_H
+#define KHYVE_VMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+struct vm_topology {
+	unsigned cpus, sockets, cores, threads;
+};
+
+struct vm_params {
+	uint64_t mem_size;		/* bytes, multiple of 4 KiB */
+	struct vm_topology topo;
+	bool x2apic;			/* expose x2APIC in CPUID */
+	bool wired;			/* mlock guest memory (-S) */
+	bool guest_in_core;		/* keep guest memory in core dumps (-C) */
+	bool ignore_unknown_msrs;	/* -w: unknown MSRs read 0, writes dropped */
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+};
+
+struct vm {
+	int kvm_fd, vm_fd, mem_fd;
+	uint8_t *mem;			/* whole memfd mapping: lowmem then highmem */
+	uint64_t mem_size, lowmem, highmem;
+	size_t run_size;
+	struct vm_params params;
+	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	unsigned nvcpus;
+	struct vcpu *vcpus;
+};
+
+/* Opens /dev/kvm and creates the VM with memory, irqchip, PIT and vCPUs.
+ * On failure writes a one-line reason into err, leaves nothing open. */
+int vm_create(struct vm *vm, const struct vm_params *p, char *err, size_t errlen);
+void vm_destroy(struct vm *vm);
+
+/* Host pointer to [gpa, gpa+len) if it lies wholly in guest RAM, else NULL.
+ * Every guest-supplied address goes through here. */
+void *vm_gpa(const struct vm *vm, uint64_t gpa, uint64_t len);
+/* Drives an interrupt line of the in-kernel PIC/IOAPIC. */
+int vm_irq_line(struct vm *vm, unsigned gsi, int level);
+
+/* Internal to src/vmm: creates vm->nvcpus vCPUs with CPUID and MSRs set. */
+int vm_vcpus_create(struct vm *vm, char *err, size_t errlen);
+/* Fills a vCPU's CPUID from KVM's supported list and the topology. */
+int cpuid_for_vcpu(const struct vm *vm, unsigned vcpu_id, struct kvm_cpuid2 **out);
+
+/* Register state for the first instruction. */
+enum vcpu_boot_mode { VCPU_BOOT_LONG64, VCPU_BOOT_PROT32 };
+struct vcpu_boot {
+	enum vcpu_boot_mode mode;
+	uint64_t rip, rsp, rsi;
+	uint64_t gdt_base, cr3;		/* cr3 only for long mode */
+	uint16_t gdt_limit;
+};
+int vcpu_set_boot_state(struct vcpu *vcpu, const struct vcpu_boot *b);
+/* Is this vCPU halted with interrupts disabled (or never started)? */
+int vcpu_is_stopped(struct vcpu *vcpu, bool *stopped);
+
+/* The GDT every direct boot uses (Linux's boot protocol wants these). */
+#define BOOT_GDT_CODE32		0x08
+#define BOOT_GDT_CODE64		0x10
+#define BOOT_GDT_DATA		0x18
+#define BOOT_GDT_ENTRIES	4
+extern const uint64_t boot_gdt[BOOT_GDT_ENTRIES];
+
+#endif
