@@ -1,0 +1,22 @@
+/* MC146818 CMOS RTC at 0x70 (index) / 0x71 (data).  Time follows the host
+ * clock (localtime or UTC) plus an offset the guest sets by writing it. */
+#ifndef KHYVE_RTC_H
+#define KHYVE_RTC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hw/iobus.h"
+#include "hw/platform.h"
+
+struct rtc;
+
+/* lowmem/highmem: guest RAM below 4 GiB and above it, in bytes, reported
+ * in the CMOS memory-size bytes as bhyve does.  NULL + errno on failure. */
+struct rtc *rtc_new(const struct irq_line *irq, bool utc, uint64_t lowmem, uint64_t highmem);
+void rtc_free(struct rtc *rtc);
+
+/* Two ports, dev = the rtc. */
+extern const struct io_ops rtc_ops;
+
+#endif

@@ -1,0 +1,204 @@
+/* The CMOS RTC as a guest's clock driver and firmware see it. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hw/rtc.h"
+
+static uint8_t rd(struct rtc *r, uint8_t idx)
+{
+	rtc_ops.write(r, 0, 1, idx);
+	return (uint8_t)rtc_ops.read(r, 1, 1);
+}
+
+static void wr(struct rtc *r, uint8_t idx, uint8_t v)
+{
+	rtc_ops.write(r, 0, 1, idx);
+	rtc_ops.write(r, 1, 1, v);
+}
+
+static int bcd(uint8_t v) { return (v >> 4) * 10 + (v & 15); }
+
+/* Reads a consistent (sec, min, hour) triple in whatever format is set. */
+static void read_hms(struct rtc *r, uint8_t out[3])
+{
+	uint8_t again;
+
+	do {
+		out[0] = rd(r, 0);
+		out[1] = rd(r, 2);
+		out[2] = rd(r, 4);
+		again = rd(r, 0);
+	} while (again != out[0]);
+}
+
+static void test_bcd_and_binary(void **state)
+{
+	struct rtc *r = rtc_new(NULL, true, 256 << 20, 0);
+	time_t now = time(NULL);
+	struct tm tm;
+	uint8_t t[3];
+
+	gmtime_r(&now, &tm);
+	assert_int_equal(rd(r, 0x0b) & 0x06, 0x02);	/* BCD, 24h */
+	assert_int_equal(rd(r, 0x0d), 0x80);
+	assert_int_equal(rd(r, 0x0a) & 0x80, 0);	/* UIP never seen */
+	assert_int_equal(bcd(rd(r, 9)), tm.tm_year % 100);
+	assert_int_equal(bcd(rd(r, 0x32)), (tm.tm_year + 1900) / 100);
+	assert_int_equal(bcd(rd(r, 8)), tm.tm_mon + 1);
+	read_hms(r, t);
+	assert_true(bcd(t[2]) == tm.tm_hour || bcd(t[2]) == (tm.tm_hour + 1) % 24);
+	wr(r, 0x0b, 0x06);				/* binary, 24h */
+	assert_int_equal(rd(r, 9), tm.tm_year % 100);
+	assert_int_equal(rd(r, 8), tm.tm_mon + 1);
+	assert_true(rd(r, 0) < 60 && rd(r, 2) < 60 && rd(r, 4) < 24);
+	rtc_free(r);
+}
+
+static void set_time(struct rtc *r, const uint8_t v[8])
+{
+	static const uint8_t regs[8] = { 0, 2, 4, 6, 7, 8, 9, 0x32 };
+
+	wr(r, 0x0b, rd(r, 0x0b) | 0x80);
+	for (int i = 0; i < 8; i++)
+		wr(r, regs[i], v[i]);
+	wr(r, 0x0b, rd(r, 0x0b) & 0x7f);
+}
+
+static void test_12h_mode(void **state)
+{
+	struct rtc *r = rtc_new(NULL, true, 256 << 20, 0);
+	/* 2021-03-04 13:30:00 in BCD 24h. */
+	const uint8_t t[8] = { 0x00, 0x30, 0x13, 0x05, 0x04, 0x03, 0x21, 0x20 };
+	uint8_t hms[3];
+
+	set_time(r, t);
+	wr(r, 0x0b, 0x00);				/* BCD, 12h */
+	read_hms(r, hms);
+	assert_int_equal(hms[2], 0x81);			/* 1 PM */
+	assert_int_equal(hms[1], 0x30);
+	/* Writing 12 AM means midnight. */
+	wr(r, 4, 0x12);
+	wr(r, 0x0b, 0x02);
+	assert_int_equal(rd(r, 4), 0x00);
+	rtc_free(r);
+}
+
+static void test_written_time_persists(void **state)
+{
+	struct rtc *r = rtc_new(NULL, true, 256 << 20, 0);
+	const uint8_t t[8] = { 0x58, 0x59, 0x23, 0x01, 0x31, 0x12, 0x99, 0x19 };
+	struct timespec ts = { 1, 200000000 };
+
+	set_time(r, t);
+	assert_int_equal(rd(r, 9), 0x99);
+	assert_int_equal(rd(r, 0x32), 0x19);
+	/* The clock runs on from the written time, across the new year. */
+	nanosleep(&ts, NULL);
+	nanosleep(&ts, NULL);
+	assert_int_equal(rd(r, 9), 0x00);
+	assert_int_equal(rd(r, 0x32), 0x20);
+	assert_int_equal(rd(r, 8), 0x01);
+	assert_int_equal(rd(r, 7), 0x01);
+	assert_true(rd(r, 0) <= 0x05);
+	/* Frozen while SET is held. */
+	wr(r, 0x0b, 0x82);
+	assert_int_equal(rd(r, 9), 0x00);
+	wr(r, 0x0b, 0x02);
+	rtc_free(r);
+}
+
+static void test_register_c_clears(void **state)
+{
+	struct rtc *r = rtc_new(NULL, true, 256 << 20, 0);
+	struct timespec ts = { 1, 100000000 };
+	uint8_t c;
+
+	wr(r, 0x0b, 0x12);				/* UIE */
+	rd(r, 0x0c);
+	nanosleep(&ts, NULL);
+	c = rd(r, 0x0c);
+	assert_int_equal(c & 0x90, 0x90);		/* UF + IRQF */
+	assert_int_equal(c & 0x40, 0x40);		/* 1024 Hz rate elapsed */
+	c = rd(r, 0x0c);
+	assert_int_equal(c & 0x50, 0);			/* cleared by the read */
+	/* Status A keeps the divider and rate the guest wrote. */
+	wr(r, 0x0a, 0xaf);
+	assert_int_equal(rd(r, 0x0a), 0x2f);
+	rtc_free(r);
+}
+
+static void test_utc_vs_localtime(void **state)
+{
+	struct rtc *u, *l;
+	int hu, hl;
+
+	setenv("TZ", "UTC-5", 1);			/* POSIX: 5 hours east */
+	tzset();
+	u = rtc_new(NULL, true, 256 << 20, 0);
+	l = rtc_new(NULL, false, 256 << 20, 0);
+	wr(u, 0x0b, 0x06);
+	wr(l, 0x0b, 0x06);
+	do {
+		hu = rd(u, 4);
+		hl = rd(l, 4);
+	} while (rd(u, 4) != hu);
+	assert_int_equal((hu + 5) % 24, hl);
+	rtc_free(u);
+	rtc_free(l);
+	unsetenv("TZ");
+	tzset();
+}
+
+static void test_cmos_ram(void **state)
+{
+	struct rtc *r = rtc_new(NULL, true, 3ULL << 30, 5ULL << 30);
+
+	for (unsigned i = 0x0e; i < 0x80; i++)
+		if (i != 0x32)
+			wr(r, (uint8_t)i, (uint8_t)(i ^ 0x5a));
+	for (unsigned i = 0x0e; i < 0x80; i++)
+		if (i != 0x32)
+			assert_int_equal(rd(r, (uint8_t)i), i ^ 0x5a);
+	/* The NMI mask bit selects the same register. */
+	assert_int_equal(rd(r, 0x80 | 0x20), 0x20 ^ 0x5a);
+	rtc_free(r);
+}
+
+static void test_memory_bytes(void **state)
+{
+	struct rtc *r = rtc_new(NULL, true, 3ULL << 30, 5ULL << 30);
+	unsigned lo, hi;
+
+	assert_int_equal(rd(r, 0x15) | rd(r, 0x16) << 8, 640);
+	assert_int_equal(rd(r, 0x17) | rd(r, 0x18) << 8, 0xffff);
+	lo = rd(r, 0x34) | rd(r, 0x35) << 8;
+	assert_int_equal(lo, ((3ULL << 30) - (16 << 20)) >> 16);
+	hi = rd(r, 0x5b) | rd(r, 0x5c) << 8 | rd(r, 0x5d) << 16;
+	assert_int_equal(hi, (5ULL << 30) >> 16);
+	rtc_free(r);
+	/* Tiny guests: nothing above 16 MiB, no underflow. */
+	r = rtc_new(NULL, true, 8 << 20, 0);
+	assert_int_equal(rd(r, 0x34) | rd(r, 0x35), 0);
+	assert_int_equal(rd(r, 0x17) | rd(r, 0x18) << 8, 7 * 1024);
+	rtc_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bcd_and_binary),
+		cmocka_unit_test(test_12h_mode),
+		cmocka_unit_test(test_written_time_persists),
+		cmocka_unit_test(test_register_c_clears),
+		cmocka_unit_test(test_utc_vs_localtime),
+		cmocka_unit_test(test_cmos_ram),
+		cmocka_unit_test(test_memory_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
