@@ -81,6 +81,9 @@ kvm-check: asan guests
 l1-check: asan
 	tests/run-all.sh l1
 
+fuzz:
+	tests/fuzz/run-smoke.sh
+
 bench: all
 	bench/boot/run.sh
 
