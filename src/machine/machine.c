@@ -55,13 +55,24 @@ static int cfg_uint(struct machine *m, const char *var, int64_t dflt, int64_t ma
 static int read_topology(struct machine *m)
 {
 	struct vm_topology *t = &m->params.topo;
-	int rc = cfg_uint(m, "cpus", 1, KHYVE_MAXCPUS, &t->cpus);
+	int rc = cfg_uint(m, "cores", 1, KHYVE_MAXCPUS, &t->cores);
 
-	/* bhyve: each vCPU is its own socket unless told otherwise. */
-	if (!rc)
-		rc = cfg_uint(m, "cores", 1, KHYVE_MAXCPUS, &t->cores);
 	if (!rc)
 		rc = cfg_uint(m, "threads", 1, KHYVE_MAXCPUS, &t->threads);
+	/* bhyve's calc_topology(): without cpus, the product is the count;
+	 * without sockets, each remaining vCPU group is its own socket. */
+	if (!rc && !config_isset(m->cfg, "cpus") && config_isset(m->cfg, "sockets")) {
+		rc = cfg_uint(m, "sockets", 1, KHYVE_MAXCPUS, &t->sockets);
+		t->cpus = t->sockets * t->cores * t->threads;
+		if (!rc && t->cpus > KHYVE_MAXCPUS) {
+			log_error("-c: sockets x cores x threads = %u, at most %d vCPUs",
+				  t->cpus, KHYVE_MAXCPUS);
+			rc = -EINVAL;
+		}
+		return rc;
+	}
+	if (!rc)
+		rc = cfg_uint(m, "cpus", 1, KHYVE_MAXCPUS, &t->cpus);
 	if (!rc)
 		rc = cfg_uint(m, "sockets", t->cpus / (t->cores * t->threads) ?: 1,
 			      KHYVE_MAXCPUS, &t->sockets);
