@@ -23,16 +23,21 @@
 
 static int vcpu_set_boot_msrs(struct vcpu *v)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
-	} m = { .hdr.nmsrs = 2,
-		.e = { { .index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING },
-		       { .index = MSR_MTRR_DEF_TYPE, .data = MTRR_ENABLE_WB } } };
-	int rc = ioctl(v->fd, KVM_SET_MSRS, &m);
+	static const struct kvm_msr_entry boot[] = {
+		{ .index = MSR_IA32_MISC_ENABLE, .data = MISC_ENABLE_FAST_STRING },
+		{ .index = MSR_MTRR_DEF_TYPE, .data = MTRR_ENABLE_WB },
+	};
+	const unsigned n = sizeof(boot) / sizeof(boot[0]);
+	_Alignas(struct kvm_msrs) uint8_t buf[sizeof(struct kvm_msrs) + sizeof(boot)];
+	struct kvm_msrs *m = (struct kvm_msrs *)buf;
+	int rc;
 
+	memset(buf, 0, sizeof(buf));
+	m->nmsrs = n;
+	memcpy(m->entries, boot, sizeof(boot));
+	rc = ioctl(v->fd, KVM_SET_MSRS, m);
 	/* KVM_SET_MSRS returns how many it set. */
-	return rc == 2 ? 0 : rc < 0 ? -errno : -EIO;
+	return rc == (int)n ? 0 : rc < 0 ? -errno : -EIO;
 }
 
 static int vcpu_create(struct vm *vm, unsigned id, char *err, size_t errlen)
