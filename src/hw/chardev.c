@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -25,6 +27,8 @@
 #include "lib/log.h"
 
 enum chr_kind { CHR_STDIO, CHR_TTY, CHR_PTY, CHR_UNIX };
+
+#define CHARDEV_CLOSE_DRAIN_MS	1000
 
 struct chardev {
 	pthread_mutex_t lock;
@@ -36,6 +40,7 @@ struct chardev {
 	int in_fd, out_fd;		/* equal for ttys and sockets; -1: none */
 	bool in_reg, out_reg;		/* registered with the loop */
 	bool out_sync;			/* unpollable (regular file): write through */
+	bool in_nopoll;			/* unpollable input: read whenever there is room */
 	bool in_paused, in_eof, dead;
 	int listen_fd, pty_slave_fd, kick_fd;
 	dev_t sock_dev;
@@ -216,6 +221,8 @@ static void chr_set_paused(struct chardev *c, bool paused)
 	pthread_mutex_unlock(&c->lock);
 }
 
+static void chr_rx_space(void *opaque);
+
 /* Hands pending input to the UART; pauses reading while it is full. */
 static void chr_push_pending(struct chardev *c)
 {
@@ -226,6 +233,9 @@ static void chr_push_pending(struct chardev *c)
 	c->pend_off += n;
 	c->pend_len -= n;
 	chr_set_paused(c, c->pend_len != 0);
+	/* No readiness event will come for a file: ask for the next chunk. */
+	if (c->in_nopoll && !c->pend_len && !c->in_eof && c->uart)
+		chr_rx_space(c);
 }
 
 static void chr_drop_client(struct chardev *c)
@@ -304,6 +314,8 @@ static void chr_on_kick(void *opaque, int fd, uint32_t events)
 		log_error("%s: reading the wake-up eventfd: %s", c->label, strerror(errno));
 	if (c->pend_len)
 		chr_push_pending(c);
+	else if (c->in_nopoll && !c->in_eof)
+		chr_read(c);
 	else
 		chr_set_paused(c, false);
 }
@@ -427,7 +439,7 @@ static int register_stdio(struct chardev *c)
 
 	c->in_reg = !rc;
 	if (rc == -EPERM) {
-		c->in_fd = -1;
+		c->in_nopoll = true;
 		rc = 0;
 	}
 	if (!rc) {
@@ -717,6 +729,8 @@ void chardev_attach_uart(struct chardev *chr, struct uart8250 *uart)
 	chr->uart = uart;
 	uart8250_set_tx(uart, chr_tx, chr);
 	uart8250_set_rx_space(uart, chr_rx_space, chr);
+	if (chr->in_nopoll)
+		chr_rx_space(chr);	/* start reading the file */
 }
 
 const char *chardev_path(const struct chardev *chr)
@@ -780,6 +794,33 @@ static void chr_release_fds(struct chardev *c)
 		stdio_release(c);
 }
 
+/* Bytes written to the pty that its reader has not taken yet: closing the
+ * master would hang the slave up and discard them. */
+static bool chr_pty_unread(const struct chardev *c)
+{
+	int n = 0;
+
+	return c->kind == CHR_PTY && c->pty_slave_fd >= 0 &&
+	       ioctl(c->pty_slave_fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+/* The guest's last words (a shutdown message) must reach the reader, but a
+ * reader that never comes must not hold khyve up: bounded wait. */
+static void chr_drain(struct chardev *c)
+{
+	for (int waited = 0; waited < CHARDEV_CLOSE_DRAIN_MS; waited += 10) {
+		struct pollfd p = { .fd = c->out_fd, .events = POLLOUT };
+
+		chr_flush(c);
+		if ((!c->olen || c->dead || c->out_fd < 0) && !chr_pty_unread(c))
+			return;
+		if (c->olen && c->out_fd >= 0)
+			(void)poll(&p, 1, 10);
+		else
+			(void)poll(NULL, 0, 10);
+	}
+}
+
 void chardev_close(struct chardev *chr)
 {
 	if (!chr)
@@ -788,6 +829,7 @@ void chardev_close(struct chardev *chr)
 		uart8250_set_tx(chr->uart, NULL, NULL);
 		uart8250_set_rx_space(chr->uart, NULL, NULL);
 	}
+	chr_drain(chr);
 	if (chr->dropped)
 		log_error("%s: %llu bytes of guest output dropped (nobody was reading)",
 			  chr->label, (unsigned long long)chr->dropped);
