@@ -28,6 +28,9 @@ void machine_request_exit(struct machine *m, enum vm_exit_code code)
 {
 	uint64_t one = 1;
 
+	/* Set before anything else: the vCPU that asked must not run on past
+	 * its reset or poweroff, as it would not on hardware. */
+	atomic_store(&m->stopping, true);
 	pthread_mutex_lock(&m->lock);
 	if (!m->exit_requested) {
 		m->exit_requested = true;
