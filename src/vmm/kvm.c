@@ -52,6 +52,10 @@ static int kvm_open(struct vm *vm, char *err, size_t errlen)
 		return -e;
 	}
 	v = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (v < 0) {
+		snprintf(err, errlen, "/dev/kvm: not a KVM device (%s)", strerror(errno));
+		return -ENODEV;
+	}
 	if (v != KVM_API_VERSION) {
 		snprintf(err, errlen, "/dev/kvm: API version %d, khyve needs %d", v, KVM_API_VERSION);
 		return -ENOTSUP;

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# /dev/kvm missing, not a KVM device, or not accessible: one clear line,
+# exit 4.  Uses a private mount namespace (needs root and unshare).
+. "$(dirname "$0")/common.inc"
+[ "$(id -u)" = 0 ] && command -v unshare >/dev/null || skip "needs root and unshare"
+kernel=$ROOT/build/guest/hello.elf
+[ -f "$kernel" ] || skip "guest hello.elf not built (make guests)"
+args=(-m 32M -o "boot.kernel=$kernel" kvmtest)
+
+check() {	# check WHAT GREP-PATTERN SHELL-SETUP
+	local what=$1 pat=$2 setup=$3
+	unshare -m sh -c "$setup && exec \"\$0\" \"\$@\"" "$KHYVE" "${args[@]}" \
+		</dev/null >"$TMP/out" 2>"$TMP/err"
+	local rc=$?
+	[ "$rc" = 4 ] || fail "$what: exit $rc, want 4 ($(cat "$TMP/err"))"
+	[ "$(wc -l <"$TMP/err")" = 1 ] || fail "$what: want one line on stderr, got: $(cat "$TMP/err")"
+	grep -q "^khyve: kvmtest: .*$pat" "$TMP/err" || fail "$what: message lacks '$pat': $(cat "$TMP/err")"
+}
+
+check missing "/dev/kvm: not found" "mount -t tmpfs none /dev"
+check not-kvm "/dev/kvm: not a KVM device" "mount --bind /dev/null /dev/kvm"
+if [ -e /dev/kvm ] && command -v setpriv >/dev/null; then
+	check no-permission "/dev/kvm: permission denied" \
+		"mount -t tmpfs none /tmp && mknod -m 600 /tmp/kvm c 10 232 && mount --bind /tmp/kvm /dev/kvm && exec setpriv --reuid=65534 --regid=65534 --clear-groups \"\$0\" \"\$@\" ; false"
+fi
+pass
