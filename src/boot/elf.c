@@ -43,7 +43,9 @@ static int elf_segments(struct boot_files *bf, struct elf_seg *seg, unsigned *ns
 		if (pread(bf->kernel_fd, is64 ? (void *)&p64 : (void *)&p32, phentsize,
 			  (off_t)off) != (ssize_t)phentsize)
 			goto bad;
-		if ((is64 ? p64.p_type : p32.p_type) != PT_LOAD)
+		/* Linkers emit empty PT_LOADs (at address 0, say): nothing to load. */
+		if ((is64 ? p64.p_type : p32.p_type) != PT_LOAD ||
+		    (is64 ? p64.p_memsz : p32.p_memsz) == 0)
 			continue;
 		seg[(*nseg)++] = is64 ?
 			(struct elf_seg){ p64.p_offset, p64.p_paddr, p64.p_filesz, p64.p_memsz } :
