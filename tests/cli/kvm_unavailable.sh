@@ -3,6 +3,7 @@
 # exit 4.  Uses a private mount namespace (needs root and unshare).
 . "$(dirname "$0")/common.inc"
 [ "$(id -u)" = 0 ] && command -v unshare >/dev/null || skip "needs root and unshare"
+unshare -m sh -c 'mount -t tmpfs none /mnt' 2>/dev/null || skip "mount namespaces are not allowed here"
 kernel=$ROOT/build/guest/hello.elf
 [ -f "$kernel" ] || skip "guest hello.elf not built (make guests)"
 args=(-m 32M -o "boot.kernel=$kernel" kvmtest)
