@@ -57,7 +57,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call prog_rule,$(p))))
 
 $(O)/tests/unit/%: tests/unit/%.c $(UNIT_HELPERS) $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(UNIT_HELPERS) $(LIB) -lcmocka $(LDLIBS) $(LDFLAGS_MODE)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -MMD -MP -o $@ $< $(UNIT_HELPERS) $(LIB) -lcmocka $(LDLIBS) $(LDFLAGS_MODE)
 
 unit: $(UNIT_BINS)
 
@@ -90,4 +90,4 @@ bench: all
 clean:
 	rm -rf build
 
--include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/tests -name '*.d' 2>/dev/null)

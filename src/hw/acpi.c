@@ -7,6 +7,7 @@
 
 #include "hw/aml.h"
 #include "hw/fw.h"
+#include "hw/fwbytes.h"
 #include "hw/layout.h"
 
 #define OEM_ID		"KHYVE "
@@ -82,33 +83,6 @@ static void st8(uint8_t *p, size_t off, uint8_t v)
 	p[off] = v;
 }
 
-static void st16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void st32(uint8_t *p, size_t off, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void st64(uint8_t *p, size_t off, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t sum8(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
-
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
@@ -124,20 +98,20 @@ struct acpi_layout {
 static void header(uint8_t *t, const char sig[4], size_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
-	st32(t, 4, (uint32_t)len);
+	fw_st32(t, 4, (uint32_t)len);
 	st8(t, 8, rev);
 	memcpy(t + 10, OEM_ID, 6);
 	memcpy(t + 16, OEM_TABLE_ID, 8);
-	st32(t, 24, OEM_REVISION);
+	fw_st32(t, 24, OEM_REVISION);
 	memcpy(t + 28, CREATOR_ID, 4);
-	st32(t, 32, CREATOR_REV);
+	fw_st32(t, 32, CREATOR_REV);
 }
 
 /* Checksum byte at offset 9: the whole table sums to zero. */
 static void checksum(uint8_t *t, size_t len)
 {
 	t[9] = 0;
-	t[9] = (uint8_t)-sum8(t, len);
+	t[9] = (uint8_t)-fw_sum8(t, len);
 }
 
 /* ---- DSDT ---------------------------------------------------------- */
@@ -324,12 +298,12 @@ static void write_rsdp(uint8_t *p, uint64_t xsdt, uint64_t rsdt)
 	memcpy(p, "RSD PTR ", 8);
 	memcpy(p + 9, OEM_ID, 6);
 	st8(p, 15, 2);			/* revision: ACPI 2.0+ */
-	st32(p, 16, (uint32_t)rsdt);
-	st32(p, 20, RSDP_LEN);
-	st64(p, 24, xsdt);
+	fw_st32(p, 16, (uint32_t)rsdt);
+	fw_st32(p, 20, RSDP_LEN);
+	fw_st64(p, 24, xsdt);
 	/* First checksum covers the ACPI 1.0 part, the second all of it. */
-	st8(p, 8, (uint8_t)-sum8(p, 20));
-	st8(p, 32, (uint8_t)-sum8(p, RSDP_LEN));
+	st8(p, 8, (uint8_t)-fw_sum8(p, 20));
+	st8(p, 32, (uint8_t)-fw_sum8(p, RSDP_LEN));
 }
 
 static void write_sdts(uint8_t *w, const struct acpi_layout *l, uint64_t gpa)
@@ -340,8 +314,8 @@ static void write_sdts(uint8_t *w, const struct acpi_layout *l, uint64_t gpa)
 	header(x, "XSDT", HDR_LEN + 8 * NTABLES, 1);
 	header(r, "RSDT", HDR_LEN + 4 * NTABLES, 1);
 	for (size_t i = 0; i < NTABLES; i++) {
-		st64(x, HDR_LEN + 8 * i, gpa + entries[i]);
-		st32(r, HDR_LEN + 4 * i, (uint32_t)(gpa + entries[i]));
+		fw_st64(x, HDR_LEN + 8 * i, gpa + entries[i]);
+		fw_st32(r, HDR_LEN + 4 * i, (uint32_t)(gpa + entries[i]));
 	}
 	checksum(x, HDR_LEN + 8 * NTABLES);
 	checksum(r, HDR_LEN + 4 * NTABLES);
@@ -353,14 +327,14 @@ static void gas_io(uint8_t *t, size_t off, uint16_t port, unsigned bytes, uint8_
 	st8(t, off + 1, (uint8_t)(8 * bytes));	/* bit width */
 	st8(t, off + 2, 0);			/* bit offset */
 	st8(t, off + 3, access);
-	st64(t, off + 4, port);
+	fw_st64(t, off + 4, port);
 }
 
 static void fadt_pm_blocks(uint8_t *t)
 {
-	st32(t, 56, LAYOUT_PM1A_EVT_PORT);
-	st32(t, 64, LAYOUT_PM1A_CNT_PORT);
-	st32(t, 76, LAYOUT_PM_TMR_PORT);
+	fw_st32(t, 56, LAYOUT_PM1A_EVT_PORT);
+	fw_st32(t, 64, LAYOUT_PM1A_CNT_PORT);
+	fw_st32(t, 76, LAYOUT_PM_TMR_PORT);
 	st8(t, 88, LAYOUT_PM1A_EVT_LEN);
 	st8(t, 89, LAYOUT_PM1A_CNT_LEN);
 	st8(t, 91, LAYOUT_PM_TMR_LEN);
@@ -374,23 +348,23 @@ static void write_fadt(uint8_t *w, const struct acpi_layout *l, uint64_t gpa)
 	uint8_t *t = w + l->fadt;
 
 	header(t, "FACP", FADT_LEN, 6);
-	st32(t, 36, (uint32_t)(gpa + l->facs));	/* FIRMWARE_CTRL */
-	st32(t, 40, (uint32_t)(gpa + l->dsdt));	/* DSDT */
-	st16(t, 46, LAYOUT_SCI_IRQ);
+	fw_st32(t, 36, (uint32_t)(gpa + l->facs));	/* FIRMWARE_CTRL */
+	fw_st32(t, 40, (uint32_t)(gpa + l->dsdt));	/* DSDT */
+	fw_st16(t, 46, LAYOUT_SCI_IRQ);
 	/* SMI_CMD (48), ACPI_ENABLE, ACPI_DISABLE stay 0: ACPI is always on,
 	 * so the OS finds SCI_EN set and never asks for the transition. */
 	fadt_pm_blocks(t);
-	st16(t, 96, C2_UNSUPPORTED);
-	st16(t, 98, C3_UNSUPPORTED);
+	fw_st16(t, 96, C2_UNSUPPORTED);
+	fw_st16(t, 98, C3_UNSUPPORTED);
 	st8(t, 108, RTC_CENTURY_INDEX);
-	st16(t, 109, FADT_BOOT_ARCH);
+	fw_st16(t, 109, FADT_BOOT_ARCH);
 	/* PWR_BUTTON clear: fixed power button; TMR_VAL_EXT clear: 24 bits. */
-	st32(t, 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
+	fw_st32(t, 112, FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RESET_REG_SUP);
 	gas_io(t, 116, LAYOUT_RESET_PORT, 1, GAS_ACCESS_BYTE);
 	st8(t, 128, LAYOUT_RESET_VALUE);
 	st8(t, 131, 3);				/* FADT minor version: 6.3 */
-	st64(t, 132, gpa + l->facs);		/* X_FIRMWARE_CTRL */
-	st64(t, 140, gpa + l->dsdt);		/* X_DSDT */
+	fw_st64(t, 132, gpa + l->facs);		/* X_FIRMWARE_CTRL */
+	fw_st64(t, 140, gpa + l->dsdt);		/* X_DSDT */
 	checksum(t, FADT_LEN);
 }
 
@@ -400,7 +374,7 @@ static void write_facs(uint8_t *w, const struct acpi_layout *l)
 
 	/* No checksum: the FACS is read-write for the OS. */
 	memcpy(t, "FACS", 4);
-	st32(t, 4, FACS_LEN);
+	fw_st32(t, 4, FACS_LEN);
 	st8(t, 32, 2);				/* version */
 }
 
@@ -415,14 +389,14 @@ static size_t madt_cpus(uint8_t *t, size_t off, const struct fw_info *info, size
 			st8(t, off + 1, LAPIC_LEN);
 			st8(t, off + 2, (uint8_t)id);	/* ACPI processor UID */
 			st8(t, off + 3, (uint8_t)id);	/* APIC ID */
-			st32(t, off + 4, MADT_ENABLED);
+			fw_st32(t, off + 4, MADT_ENABLED);
 			off += LAPIC_LEN;
 		} else {
 			st8(t, off, MADT_X2APIC);
 			st8(t, off + 1, X2APIC_LEN);
-			st32(t, off + 4, id);		/* x2APIC ID */
-			st32(t, off + 8, MADT_ENABLED);
-			st32(t, off + 12, id);		/* ACPI processor UID */
+			fw_st32(t, off + 4, id);		/* x2APIC ID */
+			fw_st32(t, off + 8, MADT_ENABLED);
+			fw_st32(t, off + 12, id);		/* ACPI processor UID */
 			off += X2APIC_LEN;
 		}
 	}
@@ -435,8 +409,8 @@ static size_t madt_iso(uint8_t *t, size_t off, uint8_t irq, uint32_t gsi, uint16
 	st8(t, off + 1, ISO_LEN);
 	st8(t, off + 2, 0);			/* bus: ISA */
 	st8(t, off + 3, irq);
-	st32(t, off + 4, gsi);
-	st16(t, off + 8, flags);
+	fw_st32(t, off + 4, gsi);
+	fw_st16(t, off + 8, flags);
 	return off + ISO_LEN;
 }
 
@@ -448,15 +422,15 @@ static size_t madt_nmi(uint8_t *t, size_t off, const struct fw_info *info, size_
 		st8(t, off, MADT_LAPIC_NMI);
 		st8(t, off + 1, LAPIC_NMI_LEN);
 		st8(t, off + 2, 0xFF);
-		st16(t, off + 3, MPS_HIGH_EDGE);
+		fw_st16(t, off + 3, MPS_HIGH_EDGE);
 		st8(t, off + 5, 1);		/* LINT1 */
 		off += LAPIC_NMI_LEN;
 	}
 	if (nx2) {
 		st8(t, off, MADT_X2APIC_NMI);
 		st8(t, off + 1, X2APIC_NMI_LEN);
-		st16(t, off + 2, MPS_HIGH_EDGE);
-		st32(t, off + 4, UINT32_MAX);
+		fw_st16(t, off + 2, MPS_HIGH_EDGE);
+		fw_st32(t, off + 4, UINT32_MAX);
 		st8(t, off + 8, 1);		/* LINT1 */
 		off += X2APIC_NMI_LEN;
 	}
@@ -469,14 +443,14 @@ static void write_madt(uint8_t *w, const struct acpi_layout *l, const struct fw_
 	size_t off;
 
 	header(t, "APIC", l->madt_len, 5);
-	st32(t, 36, (uint32_t)LAYOUT_LAPIC_BASE);
-	st32(t, 40, MADT_PCAT_COMPAT);
+	fw_st32(t, 36, (uint32_t)LAYOUT_LAPIC_BASE);
+	fw_st32(t, 40, MADT_PCAT_COMPAT);
 	off = madt_cpus(t, HDR_LEN + 8, info, l->nx2apic);
 	st8(t, off, MADT_IOAPIC);
 	st8(t, off + 1, IOAPIC_LEN);
 	st8(t, off + 2, IOAPIC_ID);
-	st32(t, off + 4, (uint32_t)LAYOUT_IOAPIC_BASE);
-	st32(t, off + 8, 0);			/* GSI base */
+	fw_st32(t, off + 4, (uint32_t)LAYOUT_IOAPIC_BASE);
+	fw_st32(t, off + 8, 0);			/* GSI base */
 	off += IOAPIC_LEN;
 	off = madt_iso(t, off, ISA_TIMER_IRQ, ISA_TIMER_GSI, 0);
 	off = madt_iso(t, off, LAYOUT_SCI_IRQ, LAYOUT_SCI_IRQ, MPS_HIGH_LEVEL);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "hw/fw.h"
+#include "hw/fwbytes.h"
 #include "hw/layout.h"
 
 #define MPF_LEN		16
@@ -45,27 +46,6 @@
 #define ALL_LAPICS	0xFF
 #define MAX_APIC_ID	254	/* 8-bit IDs, 255 is broadcast */
 
-static void st16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void st32(uint8_t *p, size_t off, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t sum8(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
-
 /* The IOAPIC gets the first ID after the processors: MP spec APIC IDs are
  * unique across processors and I/O APICs. */
 static uint8_t ioapic_id(const struct fw_info *info)
@@ -95,8 +75,8 @@ static size_t put_cpus(uint8_t *t, size_t off, const struct fw_info *info)
 		t[off + 1] = (uint8_t)id;
 		t[off + 2] = LAPIC_VERSION;
 		t[off + 3] = (uint8_t)(CPU_EN | (id == 0 ? CPU_BP : 0));
-		st32(t, off + 4, CPU_SIGNATURE);
-		st32(t, off + 8, CPU_FEATURES);
+		fw_st32(t, off + 4, CPU_SIGNATURE);
+		fw_st32(t, off + 8, CPU_FEATURES);
 		off += CPU_LEN;
 	}
 	return off;
@@ -116,7 +96,7 @@ static size_t put_int(uint8_t *t, size_t off, uint8_t type, uint8_t itype, uint1
 {
 	t[off] = type;
 	t[off + 1] = itype;
-	st16(t, off + 2, flags);
+	fw_st16(t, off + 2, flags);
 	t[off + 4] = bus;
 	t[off + 5] = irq;
 	t[off + 6] = dst;
@@ -152,12 +132,12 @@ static size_t put_pci_ints(uint8_t *t, size_t off, uint8_t apic)
 static void put_header(uint8_t *t, const struct fw_info *info, size_t len)
 {
 	memcpy(t, "PCMP", 4);
-	st16(t, 4, (uint16_t)len);
+	fw_st16(t, 4, (uint16_t)len);
 	t[6] = SPEC_REV;
 	memcpy(t + 8, "KHYVE   ", 8);
 	memcpy(t + 16, "KHYVE VM    ", 12);
-	st16(t, 34, (uint16_t)n_entries(info));
-	st32(t, 36, (uint32_t)LAYOUT_LAPIC_BASE);
+	fw_st16(t, 34, (uint16_t)n_entries(info));
+	fw_st32(t, 36, (uint32_t)LAYOUT_LAPIC_BASE);
 	/* Extended table: none, so length 0 and checksum 0 (at 40 and 42). */
 }
 
@@ -174,25 +154,25 @@ static void put_config(uint8_t *t, const struct fw_info *info, size_t len)
 	t[off + 1] = apic;
 	t[off + 2] = IOAPIC_VERSION;
 	t[off + 3] = IOAPIC_EN;
-	st32(t, off + 4, (uint32_t)LAYOUT_IOAPIC_BASE);
+	fw_st32(t, off + 4, (uint32_t)LAYOUT_IOAPIC_BASE);
 	off += SMALL_LEN;
 	off = put_isa_ints(t, off, apic);
 	off = put_pci_ints(t, off, apic);
 	off = put_int(t, off, E_LINT, INT_EXTINT, FL_CONFORM, BUS_ISA, 0, ALL_LAPICS, 0);
 	off = put_int(t, off, E_LINT, INT_NMI, FL_CONFORM, BUS_ISA, 0, ALL_LAPICS, 1);
 	(void)off;
-	t[7] = (uint8_t)-sum8(t, len);
+	t[7] = (uint8_t)-fw_sum8(t, len);
 }
 
 static void put_floating(uint8_t *f, uint64_t config_gpa)
 {
 	memcpy(f, "_MP_", 4);
-	st32(f, 4, (uint32_t)config_gpa);
+	fw_st32(f, 4, (uint32_t)config_gpa);
 	f[8] = 1;			/* length in 16-byte units */
 	f[9] = SPEC_REV;
 	/* Feature bytes all 0: a configuration table is present, and the
 	 * IMCR is absent (virtual wire mode). */
-	f[10] = (uint8_t)-sum8(f, MPF_LEN);
+	f[10] = (uint8_t)-fw_sum8(f, MPF_LEN);
 }
 
 int mptable_build(const struct fw_window *win, const struct fw_info *info)

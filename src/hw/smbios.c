@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/fw.h"
+#include "hw/fwbytes.h"
 #include "hw/layout.h"
 
 #define EP_LEN		0x1F
@@ -52,40 +53,13 @@ struct sstruct {
 	unsigned nstr;
 };
 
-static void st16(uint8_t *p, size_t off, uint16_t v)
-{
-	p[off] = (uint8_t)v;
-	p[off + 1] = (uint8_t)(v >> 8);
-}
-
-static void st32(uint8_t *p, size_t off, uint32_t v)
-{
-	for (unsigned i = 0; i < 4; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void st64(uint8_t *p, size_t off, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t sum8(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
-
 static uint16_t s_begin(struct smb *b, struct sstruct *s, uint8_t type, size_t len)
 {
 	memset(s, 0, sizeof(*s));
 	s->f[0] = type;
 	s->f[1] = (uint8_t)len;
 	s->flen = len;
-	st16(s->f, 2, b->handle);
+	fw_st16(s->f, 2, b->handle);
 	return b->handle++;
 }
 
@@ -144,10 +118,10 @@ static void type0_bios(struct smb *b)
 	s_begin(b, &s, 0, 0x18);
 	s.f[4] = s_str(&s, VENDOR);
 	s.f[5] = s_str(&s, BIOS_VERSION);
-	st16(s.f, 6, (uint16_t)(LAYOUT_BIOS_BASE >> 4));	/* starting segment */
+	fw_st16(s.f, 6, (uint16_t)(LAYOUT_BIOS_BASE >> 4));	/* starting segment */
 	s.f[8] = s_str(&s, BIOS_DATE);
 	s.f[9] = 0;			/* ROM size: 64 KiB units minus one */
-	st64(s.f, 0x0A, BIOS_CHAR_UNSUPPORTED);
+	fw_st64(s.f, 0x0A, BIOS_CHAR_UNSUPPORTED);
 	s.f[0x13] = BIOS_EXT2_VM;
 	s.f[0x14] = 1;			/* system BIOS major.minor release */
 	s.f[0x15] = 0;
@@ -210,14 +184,14 @@ static void type4_cpu(struct smb *b, const struct fw_info *info)
 	s.f[7] = s_str(&s, VENDOR);
 	s.f[0x18] = 0x41;		/* socket populated, CPU enabled */
 	s.f[0x19] = 0x01;		/* upgrade: other */
-	st16(s.f, 0x1A, 0xFFFF);	/* no L1/L2/L3 cache information */
-	st16(s.f, 0x1C, 0xFFFF);
-	st16(s.f, 0x1E, 0xFFFF);
+	fw_st16(s.f, 0x1A, 0xFFFF);	/* no L1/L2/L3 cache information */
+	fw_st16(s.f, 0x1C, 0xFFFF);
+	fw_st16(s.f, 0x1E, 0xFFFF);
 	s.f[0x23] = cores;
 	s.f[0x24] = cores;		/* enabled */
 	s.f[0x25] = cores;		/* threads */
-	st16(s.f, 0x26, 0x0004);	/* 64-bit capable */
-	st16(s.f, 0x28, 0x0001);	/* family 2: other */
+	fw_st16(s.f, 0x26, 0x0004);	/* 64-bit capable */
+	fw_st16(s.f, 0x28, 0x0001);	/* family 2: other */
 	s_end(b, &s);
 }
 
@@ -236,13 +210,13 @@ static uint16_t type16_array(struct smb *b, const struct fw_info *info)
 	s.f[5] = 0x03;			/* use: system memory */
 	s.f[6] = 0x03;			/* error correction: none */
 	if (kib < 0x80000000u) {
-		st32(s.f, 7, (uint32_t)kib);
+		fw_st32(s.f, 7, (uint32_t)kib);
 	} else {			/* 2 TiB and more: extended, in bytes */
-		st32(s.f, 7, 0x80000000u);
-		st64(s.f, 0x0F, ram_bytes(info));
+		fw_st32(s.f, 7, 0x80000000u);
+		fw_st64(s.f, 0x0F, ram_bytes(info));
 	}
-	st16(s.f, 0x0B, 0xFFFE);	/* no error information */
-	st16(s.f, 0x0D, 1);		/* one memory device */
+	fw_st16(s.f, 0x0B, 0xFFFE);	/* no error information */
+	fw_st16(s.f, 0x0D, 1);		/* one memory device */
 	s_end(b, &s);
 	return h;
 }
@@ -254,12 +228,12 @@ static void mem_size(uint8_t *f, uint64_t bytes)
 	uint64_t mib = bytes >> 20;
 
 	if (mib == 0)
-		st16(f, 0x0C, (uint16_t)(MEM_SIZE_KB_GRAN | (bytes >> 10)));
+		fw_st16(f, 0x0C, (uint16_t)(MEM_SIZE_KB_GRAN | (bytes >> 10)));
 	else if (mib < MEM_SIZE_USE_EXT)
-		st16(f, 0x0C, (uint16_t)mib);
+		fw_st16(f, 0x0C, (uint16_t)mib);
 	else {
-		st16(f, 0x0C, MEM_SIZE_USE_EXT);
-		st32(f, 0x1C, mib > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)mib);
+		fw_st16(f, 0x0C, MEM_SIZE_USE_EXT);
+		fw_st32(f, 0x1C, mib > 0x7FFFFFFF ? 0x7FFFFFFF : (uint32_t)mib);
 	}
 }
 
@@ -268,15 +242,15 @@ static void type17_device(struct smb *b, const struct fw_info *info, uint16_t ar
 	struct sstruct s;
 
 	s_begin(b, &s, 17, 0x28);
-	st16(s.f, 4, array);
-	st16(s.f, 6, 0xFFFE);		/* no error information */
-	st16(s.f, 8, 64);		/* total width */
-	st16(s.f, 0x0A, 64);		/* data width */
+	fw_st16(s.f, 4, array);
+	fw_st16(s.f, 6, 0xFFFE);		/* no error information */
+	fw_st16(s.f, 8, 64);		/* total width */
+	fw_st16(s.f, 0x0A, 64);		/* data width */
 	mem_size(s.f, ram_bytes(info));
 	s.f[0x0E] = 0x09;		/* form factor: DIMM */
 	s.f[0x10] = s_str(&s, "DIMM 0");
 	s.f[0x12] = 0x07;		/* type: RAM */
-	st16(s.f, 0x13, 0x0002);	/* type detail: other */
+	fw_st16(s.f, 0x13, 0x0002);	/* type detail: other */
 	s.f[0x17] = s_str(&s, VENDOR);
 	s_end(b, &s);
 }
@@ -290,15 +264,15 @@ static void type19_range(struct smb *b, uint16_t array, uint64_t start, uint64_t
 
 	s_begin(b, &s, 19, 0x1F);
 	if ((last >> 10) < UINT32_MAX) {
-		st32(s.f, 4, (uint32_t)(start >> 10));
-		st32(s.f, 8, (uint32_t)(last >> 10));
+		fw_st32(s.f, 4, (uint32_t)(start >> 10));
+		fw_st32(s.f, 8, (uint32_t)(last >> 10));
 	} else {
-		st32(s.f, 4, UINT32_MAX);
-		st32(s.f, 8, UINT32_MAX);
-		st64(s.f, 0x0F, start);
-		st64(s.f, 0x17, last);
+		fw_st32(s.f, 4, UINT32_MAX);
+		fw_st32(s.f, 8, UINT32_MAX);
+		fw_st64(s.f, 0x0F, start);
+		fw_st64(s.f, 0x17, last);
 	}
-	st16(s.f, 0x0C, array);
+	fw_st16(s.f, 0x0C, array);
 	s.f[0x0E] = 1;			/* partition width */
 	s_end(b, &s);
 }
@@ -325,16 +299,16 @@ static void put_entry_point(struct smb *b, uint8_t *ep, uint64_t table_gpa)
 	ep[5] = EP_LEN;
 	ep[6] = SM_MAJOR;
 	ep[7] = SM_MINOR;
-	st16(ep, 8, (uint16_t)b->max_struct);
+	fw_st16(ep, 8, (uint16_t)b->max_struct);
 	memcpy(ep + EP_ANCHOR2, "_DMI_", 5);
-	st16(ep, 22, (uint16_t)(b->off - b->start));
-	st32(ep, 24, (uint32_t)table_gpa);
-	st16(ep, 28, (uint16_t)b->count);
+	fw_st16(ep, 22, (uint16_t)(b->off - b->start));
+	fw_st32(ep, 24, (uint32_t)table_gpa);
+	fw_st16(ep, 28, (uint16_t)b->count);
 	ep[30] = SM_MAJOR << 4 | SM_MINOR;	/* BCD revision */
 	/* The intermediate checksum covers "_DMI_" to the end, then the
 	 * entry point checksum covers everything. */
-	ep[21] = (uint8_t)-sum8(ep + EP_ANCHOR2, EP_LEN - EP_ANCHOR2);
-	ep[4] = (uint8_t)-sum8(ep, EP_LEN);
+	ep[21] = (uint8_t)-fw_sum8(ep + EP_ANCHOR2, EP_LEN - EP_ANCHOR2);
+	ep[4] = (uint8_t)-fw_sum8(ep, EP_LEN);
 }
 
 static void put_tables(struct smb *b, const struct fw_info *info)

@@ -16,63 +16,13 @@
 #include "hw/fw.h"
 #include "hw/layout.h"
 
-#define GUARD	4096
-#define CANARY	0x5A
-
-/* A window in the middle of a canary-filled buffer, to catch stray
- * writes on either side. */
-struct tbuf {
-	uint8_t *mem;
-	struct fw_window win;
-};
-
-static void tbuf_init(struct tbuf *b, size_t len)
-{
-	b->mem = malloc(len + 2 * GUARD);
-	assert_non_null(b->mem);
-	memset(b->mem, CANARY, len + 2 * GUARD);
-	b->win.hva = b->mem + GUARD;
-	b->win.gpa = LAYOUT_ACPI_BASE;
-	b->win.len = len;
-}
-
-static void check_guards(const struct tbuf *b)
-{
-	for (size_t i = 0; i < GUARD; i++) {
-		assert_int_equal(b->mem[i], CANARY);
-		assert_int_equal(b->win.hva[b->win.len + i], CANARY);
-	}
-}
+#include "fwtest.h"
 
 static void check_untouched(const struct tbuf *b)
 {
-	check_guards(b);
+	check_guards(b, false);
 	for (size_t i = 0; i < b->win.len; i++)
 		assert_int_equal(b->win.hva[i], CANARY);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
 }
 
 /* Host pointer to a table at gpa, checked to lie inside the window. */
@@ -139,7 +89,7 @@ static int build(struct tbuf *b, const struct fw_info *info, struct tables *t)
 	uint64_t rsdp = 0;
 	int rc = acpi_build(&b->win, info, &rsdp);
 
-	check_guards(b);
+	check_guards(b, false);
 	if (rc == 0)
 		walk(b, rsdp, t);
 	return rc;
@@ -163,7 +113,7 @@ static void test_fadt(void **state)
 	struct tables t;
 	uint32_t flags;
 
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &base_info, &t), 0);
 	assert_int_equal(rd16(t.fadt + 46), LAYOUT_SCI_IRQ);
 	assert_int_equal(rd32(t.fadt + 48), 0);			/* SMI_CMD */
@@ -263,7 +213,7 @@ static void test_madt_xapic(void **state)
 	struct tbuf b;
 	struct tables t;
 
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &base_info, &t), 0);
 	madt_walk(t.madt, &base_info, &c);
 	assert_int_equal(c.lapic, base_info.ncpus);
@@ -282,7 +232,7 @@ static void test_madt_x2apic(void **state)
 
 	info.x2apic = true;
 	info.ncpus = 16;
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &info, &t), 0);
 	madt_walk(t.madt, &info, &c);
 	assert_int_equal(c.x2apic, 16);
@@ -301,7 +251,7 @@ static void test_madt_many_cpus(void **state)
 	struct tables t;
 
 	info.ncpus = 300;
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &info, &t), 0);
 	madt_walk(t.madt, &info, &c);
 	assert_int_equal(c.lapic, 255);
@@ -328,7 +278,7 @@ static void test_dsdt_content(void **state)
 	size_t len;
 
 	info.com_mask = 0x5;		/* COM1 and COM3 */
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &info, &t), 0);
 	len = rd32(t.dsdt + 4);
 	assert_non_null(find(t.dsdt, len, s5, sizeof(s5)));
@@ -350,7 +300,7 @@ static void test_dsdt_prt(void **state)
 	struct tables t;
 	const uint8_t *p;
 
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &base_info, &t), 0);
 	p = find(t.dsdt, rd32(t.dsdt + 4), last, sizeof(last));
 	assert_non_null(p);
@@ -366,18 +316,18 @@ static void test_enospc(void **state)
 	size_t need;
 
 	/* Find the exact size needed from a successful build. */
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &base_info, &t), 0);
 	need = (size_t)(t.dsdt - b.win.hva) + rd32(t.dsdt + 4);
 	free(b.mem);
 
-	tbuf_init(&b, need);
+	tbuf_init(&b, need, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &base_info, &t), 0);
 	free(b.mem);
 
 	const size_t small[] = { need - 1, 300, 36, 0 };
 	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
-		tbuf_init(&b, small[i]);
+		tbuf_init(&b, small[i], LAYOUT_ACPI_BASE);
 		assert_int_equal(acpi_build(&b.win, &base_info, &rsdp), -ENOSPC);
 		check_untouched(&b);
 		free(b.mem);
@@ -390,7 +340,7 @@ static void test_bad_args(void **state)
 	struct tbuf b;
 	uint64_t rsdp;
 
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	info.ncpus = 0;
 	assert_int_equal(acpi_build(&b.win, &info, &rsdp), -EINVAL);
 	check_untouched(&b);
@@ -404,7 +354,7 @@ static void test_unaligned_window(void **state)
 	struct tbuf b;
 	struct tables t;
 
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	b.win.gpa += 4;
 	assert_int_equal(build(&b, &base_info, &t), 0);
 	free(b.mem);
@@ -481,7 +431,7 @@ static void test_iasl(void **state)
 	}
 	assert_non_null(mkdtemp(dir));
 	info.x2apic = true;
-	tbuf_init(&b, LAYOUT_ACPI_SIZE);
+	tbuf_init(&b, LAYOUT_ACPI_SIZE, LAYOUT_ACPI_BASE);
 	assert_int_equal(build(&b, &info, &t), 0);
 	dsl = disassemble(dir, "dsdt", t.dsdt);
 	assert_non_null(strstr(dsl, "_S5_"));

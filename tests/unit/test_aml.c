@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hw/aml.h"
+#include "hw/fwbytes.h"
 
 #define BYTES(...) ((const uint8_t[]){ __VA_ARGS__ }), sizeof((const uint8_t[]){ __VA_ARGS__ })
 
@@ -203,15 +204,6 @@ static void test_device_method(void **state)
 	aml_free(&a);
 }
 
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
-
 static void test_resource_template_small(void **state)
 {
 	struct aml a;
@@ -230,7 +222,7 @@ static void test_resource_template_small(void **state)
 					 0x23, 0x00, 0x08, 0x18,
 					 0x79));
 	/* The EndTag checksum makes the descriptors sum to zero. */
-	assert_int_equal(sum(a.buf + 4, a.len - 4), 0);
+	assert_int_equal(fw_sum8(a.buf + 4, a.len - 4), 0);
 	aml_free(&a);
 }
 
@@ -265,7 +257,7 @@ static void test_resource_template_windows(void **state)
 				  0, 0, 0, 0, 0, 0, 0, 0,
 				  0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00));
 	assert_int_equal(a.buf[109], 0x79);
-	assert_int_equal(sum(a.buf + 5, a.len - 5), 0);
+	assert_int_equal(fw_sum8(a.buf + 5, a.len - 5), 0);
 	aml_free(&a);
 }
 

@@ -12,52 +12,7 @@
 #include "hw/fw.h"
 #include "hw/layout.h"
 
-#define GUARD	4096
-#define CANARY	0xC3
-
-struct tbuf {
-	uint8_t *mem;
-	struct fw_window win;
-};
-
-static void tbuf_init(struct tbuf *b, size_t len)
-{
-	b->mem = malloc(len + 2 * GUARD);
-	assert_non_null(b->mem);
-	memset(b->mem, CANARY, len + 2 * GUARD);
-	b->win.hva = b->mem + GUARD;
-	b->win.gpa = LAYOUT_MPTABLE_BASE;
-	b->win.len = len;
-}
-
-static void check_guards(const struct tbuf *b, bool inside)
-{
-	for (size_t i = 0; i < GUARD; i++) {
-		assert_int_equal(b->mem[i], CANARY);
-		assert_int_equal(b->win.hva[b->win.len + i], CANARY);
-	}
-	for (size_t i = 0; inside && i < b->win.len; i++)
-		assert_int_equal(b->win.hva[i], CANARY);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
+#include "fwtest.h"
 
 static const struct fw_info base_info = {
 	.ncpus = 4, .lowmem = 1ULL << 30, .com_mask = 1, .vmname = "vm0",
@@ -193,7 +148,7 @@ static void test_tables(void **state)
 	struct tbuf b;
 	const uint8_t *c;
 
-	tbuf_init(&b, LAYOUT_MPTABLE_SIZE);
+	tbuf_init(&b, LAYOUT_MPTABLE_SIZE, LAYOUT_MPTABLE_BASE);
 	assert_int_equal(mptable_build(&b.win, &base_info), 0);
 	check_guards(&b, false);
 	c = find_config(&b);
@@ -215,19 +170,19 @@ static void test_max_cpus(void **state)
 	struct tbuf b;
 
 	info.ncpus = 254;
-	tbuf_init(&b, LAYOUT_MPTABLE_SIZE);
+	tbuf_init(&b, LAYOUT_MPTABLE_SIZE, LAYOUT_MPTABLE_BASE);
 	assert_int_equal(mptable_build(&b.win, &info), 0);
 	walk(find_config(&b), &n);
 	assert_int_equal(n.cpu, 254);
 	free(b.mem);
 	/* 8-bit APIC IDs, one kept for the IOAPIC and 255 broadcast. */
 	info.ncpus = 255;
-	tbuf_init(&b, LAYOUT_MPTABLE_SIZE);
+	tbuf_init(&b, LAYOUT_MPTABLE_SIZE, LAYOUT_MPTABLE_BASE);
 	assert_int_equal(mptable_build(&b.win, &info), -EINVAL);
 	check_guards(&b, true);
 	free(b.mem);
 	info.ncpus = 0;
-	tbuf_init(&b, LAYOUT_MPTABLE_SIZE);
+	tbuf_init(&b, LAYOUT_MPTABLE_SIZE, LAYOUT_MPTABLE_BASE);
 	assert_int_equal(mptable_build(&b.win, &info), -EINVAL);
 	check_guards(&b, true);
 	free(b.mem);
@@ -239,20 +194,20 @@ static void test_enospc(void **state)
 	const uint8_t *c;
 	size_t need;
 
-	tbuf_init(&b, LAYOUT_MPTABLE_SIZE);
+	tbuf_init(&b, LAYOUT_MPTABLE_SIZE, LAYOUT_MPTABLE_BASE);
 	assert_int_equal(mptable_build(&b.win, &base_info), 0);
 	c = find_config(&b);
 	need = (size_t)(c - b.win.hva) + rd16(c + 4);
 	free(b.mem);
 
-	tbuf_init(&b, need);
+	tbuf_init(&b, need, LAYOUT_MPTABLE_BASE);
 	assert_int_equal(mptable_build(&b.win, &base_info), 0);
 	check_guards(&b, false);
 	free(b.mem);
 
 	const size_t small[] = { need - 1, 64, 16, 0 };
 	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
-		tbuf_init(&b, small[i]);
+		tbuf_init(&b, small[i], LAYOUT_MPTABLE_BASE);
 		assert_int_equal(mptable_build(&b.win, &base_info), -ENOSPC);
 		check_guards(&b, true);
 		free(b.mem);
@@ -264,7 +219,7 @@ static void test_unaligned_window(void **state)
 	struct counts n;
 	struct tbuf b;
 
-	tbuf_init(&b, LAYOUT_MPTABLE_SIZE);
+	tbuf_init(&b, LAYOUT_MPTABLE_SIZE, LAYOUT_MPTABLE_BASE);
 	b.win.gpa += 8;
 	b.win.hva += 8;
 	b.win.len -= 8;

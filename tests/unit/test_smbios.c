@@ -14,53 +14,8 @@
 #include "hw/fw.h"
 #include "hw/layout.h"
 
-#define GUARD	4096
-#define CANARY	0x96
+#include "fwtest.h"
 #define MAXS	32
-
-struct tbuf {
-	uint8_t *mem;
-	struct fw_window win;
-};
-
-static void tbuf_init(struct tbuf *b, size_t len)
-{
-	b->mem = malloc(len + 2 * GUARD);
-	assert_non_null(b->mem);
-	memset(b->mem, CANARY, len + 2 * GUARD);
-	b->win.hva = b->mem + GUARD;
-	b->win.gpa = LAYOUT_SMBIOS_BASE;
-	b->win.len = len;
-}
-
-static void check_guards(const struct tbuf *b, bool inside)
-{
-	for (size_t i = 0; i < GUARD; i++) {
-		assert_int_equal(b->mem[i], CANARY);
-		assert_int_equal(b->win.hva[b->win.len + i], CANARY);
-	}
-	for (size_t i = 0; inside && i < b->win.len; i++)
-		assert_int_equal(b->win.hva[i], CANARY);
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint8_t sum(const uint8_t *p, size_t n)
-{
-	uint8_t s = 0;
-
-	while (n--)
-		s = (uint8_t)(s + *p++);
-	return s;
-}
 
 /* The parsed structure table. */
 struct smb {
@@ -145,7 +100,7 @@ static const struct fw_info base_info = {
 
 static void build(struct tbuf *b, const struct fw_info *info, struct smb *t)
 {
-	tbuf_init(b, LAYOUT_SMBIOS_SIZE);
+	tbuf_init(b, LAYOUT_SMBIOS_SIZE, LAYOUT_SMBIOS_BASE);
 	assert_int_equal(smbios_build(&b->win, info), 0);
 	check_guards(b, false);
 	parse(b, t);
@@ -309,7 +264,7 @@ static void test_enospc(void **state)
 	struct tbuf b;
 
 	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
-		tbuf_init(&b, small[i]);
+		tbuf_init(&b, small[i], LAYOUT_SMBIOS_BASE);
 		assert_int_equal(smbios_build(&b.win, &base_info), -ENOSPC);
 		check_guards(&b, true);
 		free(b.mem);
@@ -326,12 +281,12 @@ static void test_exact_fit(void **state)
 	build(&b, &base_info, &t);
 	need = (size_t)(t.s[t.n - 1] - b.win.hva) + 4 + 2;
 	free(b.mem);
-	tbuf_init(&b, need);
+	tbuf_init(&b, need, LAYOUT_SMBIOS_BASE);
 	assert_int_equal(smbios_build(&b.win, &base_info), 0);
 	check_guards(&b, false);
 	parse(&b, &t);
 	free(b.mem);
-	tbuf_init(&b, need - 1);
+	tbuf_init(&b, need - 1, LAYOUT_SMBIOS_BASE);
 	assert_int_equal(smbios_build(&b.win, &base_info), -ENOSPC);
 	check_guards(&b, true);
 	free(b.mem);
