@@ -152,7 +152,8 @@ static int vm_platform_create(struct vm *vm, char *err, size_t errlen)
 	}
 	if (vm->params.ignore_unknown_msrs) {
 		struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
-					      .args[0] = KVM_MSR_EXIT_REASON_UNKNOWN };
+					      .args[0] = KVM_MSR_EXIT_REASON_UNKNOWN |
+							 KVM_MSR_EXIT_REASON_INVAL };
 
 		rc = xioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap);
 		if (rc < 0) {
