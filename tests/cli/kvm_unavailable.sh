@@ -22,6 +22,6 @@ check missing "/dev/kvm: not found" "mount -t tmpfs none /dev"
 check not-kvm "/dev/kvm: not a KVM device" "mount --bind /dev/null /dev/kvm"
 if [ -e /dev/kvm ] && command -v setpriv >/dev/null; then
 	check no-permission "/dev/kvm: permission denied" \
-		"mount -t tmpfs none /tmp && mknod -m 600 /tmp/kvm c 10 232 && mount --bind /tmp/kvm /dev/kvm && exec setpriv --reuid=65534 --regid=65534 --clear-groups \"\$0\" \"\$@\" ; false"
+		"mknod -m 600 $TMP/kvm c 10 232 && mount --bind $TMP/kvm /dev/kvm && exec setpriv --reuid=65534 --regid=65534 --clear-groups \"\$0\" \"\$@\" ; false"
 fi
 pass

@@ -226,8 +226,13 @@ l1_run() {
     else case $script in /*) ;; *) script=$KHYVE_ROOT/$script;; esac
     fi
     [ -n "$name" ] || name=$(basename "$script" .sh)
-    case $L1_DIR in /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
-        l1_msg "L1_DIR=$L1_DIR is hidden inside L1 (tmpfs/bind mounts there)"; return 125;;
+    case $L1_DIR in /dev/*|/proc/*|/sys/*)
+        l1_msg "L1_DIR=$L1_DIR is hidden inside L1 (bind mounts there)"; return 125;;
+        /tmp/*|/run/*)
+        case $L1_DIR in "$KHYVE_ROOT"/*) ;; *)
+            l1_msg "L1_DIR=$L1_DIR is hidden inside L1 (tmpfs there) unless it is inside the work tree"
+            return 125;;
+        esac;;
     esac
     mkdir -p "$L1_DIR/runs" "$L1_DIR/logs"
     # One L1 machine at a time: two TCG machines on a 2-core host would
@@ -270,7 +275,7 @@ l1_run() {
         -smp "$L1_SMP" -m "$L1_MEM" -nographic -no-reboot -nodefaults
         -serial stdio -monitor none
         -kernel "$L1_VMLINUZ" -initrd "$L1_L1_INITRD"
-        -append "console=ttyS0 quiet panic=-1 khyve_l1_cmd=$rundir/cmd.sh khyve_l1_out=$rundir"
+        -append "console=ttyS0 quiet panic=-1 khyve_l1_cmd=$rundir/cmd.sh khyve_l1_out=$rundir khyve_l1_keep=$KHYVE_ROOT"
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
         -virtfs local,path="$rundir",mount_tag=l1out,security_model=none,multidevs=remap)
     l1_msg "booting L1 for $name (log: ${log#"$KHYVE_ROOT"/})"
