@@ -32,6 +32,8 @@ static void cpuid_leaf1(struct kvm_cpuid_entry2 *e, const struct vm *vm, unsigne
 		e->ecx |= CPUID_1_ECX_X2APIC;
 	else
 		e->ecx &= ~CPUID_1_ECX_X2APIC;	/* bhyve: xAPIC only unless -x */
+	if (vm->tsc_deadline)
+		e->ecx |= CPUID_1_ECX_TSC_DEADLINE;	/* saves a LAPIC timer exit per tick */
 	if (per_pkg > 1)
 		e->edx |= CPUID_1_EDX_HTT;
 	else

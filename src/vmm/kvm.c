@@ -208,6 +208,9 @@ int vm_create(struct vm *vm, const struct vm_params *p, char *err, size_t errlen
 		rc = vm_memory_create(vm, err, errlen);
 	if (!rc)
 		rc = kvm_get_supported_cpuid(vm, err, errlen);
+	/* KVM leaves this CPUID bit to userspace: it emulates the timer mode
+	 * but the bit is not in the supported list. */
+	vm->tsc_deadline = !rc && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	if (!rc)
 		rc = vm_vcpus_create(vm, err, errlen);
 	if (rc)

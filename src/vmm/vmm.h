@@ -35,6 +35,7 @@ struct vm {
 	size_t run_size;
 	struct vm_params params;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+	bool tsc_deadline;		/* in-kernel LAPIC emulates the TSC-deadline timer */
 	unsigned nvcpus;
 	struct vcpu *vcpus;
 };
