@@ -165,11 +165,15 @@ static int read_params(struct machine *m)
 	m->params.ignore_unknown_msrs = !strictmsr;
 	m->rtc_utc = !use_localtime;
 	uuid = config_get(m->cfg, "uuid");
-	if (uuid ? uuid_parse_str(uuid, m->uuid) : uuid_for_vm(m->name, m->uuid)) {
+	if (uuid && uuid_parse_str(uuid, m->uuid)) {
 		log_error("uuid=%s: not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", uuid);
 		return -EINVAL;
 	}
-	return 0;
+	rc = uuid ? 0 : uuid_for_vm(m->name, m->uuid);
+	if (rc)
+		log_error("deriving the SMBIOS UUID from the host name: %s (give one with -U)",
+			  strerror(-rc));
+	return rc;
 }
 
 static bool have_lpc(struct machine *m)
