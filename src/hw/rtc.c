@@ -1,15 +1,23 @@
 /* MC146818 RTC.  The clock is never stored: reads encode host time plus
  * the guest's offset, writes of time registers move that offset.  Update,
- * alarm and periodic flags are worked out when register C is read; no
- * interrupt is generated (rtc_new has no event loop to run a timer on),
- * so IRQ 8 only ever goes low.  Linux needs none of them to boot. */
+ * alarm and periodic flags are worked out when register C is read (for
+ * guests that poll) and, once rtc_attach_loop() gave it a timer, latched
+ * by that timer, which raises IRQ 8 for the sources register B enables
+ * (hwclock waits for the update interrupt).  The timer only runs while an
+ * interrupt is enabled. */
 #include "hw/rtc.h"
 
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "lib/evloop.h"
+#include "lib/log.h"
 
 #define REG_SEC		0x00
 #define REG_SEC_ALARM	0x01
@@ -50,6 +58,8 @@ struct rtc_state {
 	int64_t offset;		/* guest time - host time, seconds */
 	int64_t last_c_sec;	/* guest second of the previous C read */
 	int64_t last_c_ns;	/* monotonic ns of the previous C read */
+	int64_t last_tick_sec;	/* guest second the timer last saw */
+	uint8_t latched_c;	/* flags the timer set since the last C read */
 	int irq_level;
 };
 
@@ -57,6 +67,8 @@ struct rtc {
 	pthread_mutex_t lock;
 	const struct irq_line *irq;
 	bool utc;
+	struct evloop *loop;
+	int timer_fd;		/* -1 until rtc_attach_loop() */
 	struct rtc_state s;
 };
 
@@ -174,6 +186,12 @@ static bool alarm_match(uint8_t alarm, uint8_t now)
 	return (alarm & ALARM_ANY) == ALARM_ANY || alarm == now;
 }
 
+/* Periodic rate rs (register A) in ns: 65536 >> rs Hz, rs 1 and 2 act as 8, 9. */
+static int64_t periodic_ns(unsigned rs)
+{
+	return (int64_t)1000000000 / (65536 >> (rs < 3 ? rs + 7 : rs));
+}
+
 static uint8_t pending_flags(struct rtc *r)
 {
 	const uint8_t *g = r->s.regs;
@@ -191,19 +209,24 @@ static uint8_t pending_flags(struct rtc *r)
 	    alarm_match(g[REG_MIN_ALARM], time_reg(r, &tm, REG_MIN)) &&
 	    alarm_match(g[REG_HOUR_ALARM], time_reg(r, &tm, REG_HOUR)))
 		c |= C_AF;
-	/* Rate rs ticks at 65536 >> rs Hz (rs 1, 2 behave as 8, 9). */
-	if (rs && ns - r->s.last_c_ns >= (int64_t)1000000000 / (65536 >> (rs < 3 ? rs + 7 : rs)))
+	if (rs && ns - r->s.last_c_ns >= periodic_ns(rs))
 		c |= C_PF;
 	r->s.last_c_sec = now;
 	r->s.last_c_ns = ns;
 	return c;
 }
 
+static uint8_t enabled_flags(uint8_t b)
+{
+	return (b & B_PIE ? C_PF : 0) | (b & B_AIE ? C_AF : 0) | (b & B_UIE ? C_UF : 0);
+}
+
 static uint8_t read_c(struct rtc *r)
 {
-	uint8_t c = pending_flags(r), b = r->s.regs[REG_B];
+	uint8_t c = pending_flags(r) | r->s.latched_c, b = r->s.regs[REG_B];
 
-	if (c & ((b & B_PIE ? C_PF : 0) | (b & B_AIE ? C_AF : 0) | (b & B_UIE ? C_UF : 0)))
+	r->s.latched_c = 0;
+	if (c & enabled_flags(b))
 		c |= C_IRQF;
 	if (r->s.irq_level) {
 		r->s.irq_level = 0;
@@ -240,6 +263,88 @@ static void write_b(struct rtc *r, uint8_t v)
 		commit_time(r);
 }
 
+/* Runs the timer at the periodic rate when PIE wants it, else on every
+ * wall-clock second for update/alarm, else not at all.  Lock held. */
+static void rtc_arm_timer(struct rtc *r)
+{
+	struct itimerspec its = { 0 };
+	uint8_t b = r->s.regs[REG_B];
+	unsigned rs = r->s.regs[REG_A] & 0x0f;
+	int flags = 0;
+	static int once;
+
+	if (r->timer_fd < 0)
+		return;
+	if ((b & B_PIE) && rs && !(b & B_SET)) {
+		int64_t ns = periodic_ns(rs);
+
+		its.it_interval = (struct timespec){ ns / 1000000000, ns % 1000000000 };
+		its.it_value = its.it_interval;
+	} else if ((b & (B_UIE | B_AIE)) && !(b & B_SET)) {
+		/* Guest seconds tick with host seconds: the offset is whole seconds. */
+		its.it_value = (struct timespec){ host_now() + 1, 0 };
+		its.it_interval = (struct timespec){ 1, 0 };
+		flags = TFD_TIMER_ABSTIME;
+	}
+	if (timerfd_settime(r->timer_fd, flags, &its, NULL) < 0)
+		log_error_once(&once, "rtc: arming its timer: %s", strerror(errno));
+}
+
+static void rtc_tick(void *opaque, int fd, uint32_t events)
+{
+	struct rtc *r = opaque;
+	int64_t now;
+	uint64_t n;
+	uint8_t f = 0, b;
+	struct tm tm;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	pthread_mutex_lock(&r->lock);
+	b = r->s.regs[REG_B];
+	now = host_now() + r->s.offset;
+	if (!(b & B_SET)) {
+		if (b & B_PIE)
+			f |= C_PF;
+		if (now != r->s.last_tick_sec) {
+			guest_tm(r, now, &tm);
+			f |= C_UF;
+			if (alarm_match(r->s.regs[REG_SEC_ALARM], time_reg(r, &tm, REG_SEC)) &&
+			    alarm_match(r->s.regs[REG_MIN_ALARM], time_reg(r, &tm, REG_MIN)) &&
+			    alarm_match(r->s.regs[REG_HOUR_ALARM], time_reg(r, &tm, REG_HOUR)))
+				f |= C_AF;
+		}
+	}
+	r->s.last_tick_sec = now;
+	r->s.latched_c |= f;
+	/* Level until the guest reads C: an edge per interrupt. */
+	if ((r->s.latched_c & enabled_flags(b)) && !r->s.irq_level) {
+		r->s.irq_level = 1;
+		irq_line_set(r->irq, 1);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+int rtc_attach_loop(struct rtc *r, struct evloop *loop)
+{
+	int fd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	int rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = evloop_add(loop, fd, EPOLLIN, rtc_tick, r);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	pthread_mutex_lock(&r->lock);
+	r->loop = loop;
+	r->timer_fd = fd;
+	rtc_arm_timer(r);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
 static void reg_write(struct rtc *r, unsigned reg, uint8_t v)
 {
 	if (is_time_reg(reg)) {
@@ -253,8 +358,8 @@ static void reg_write(struct rtc *r, unsigned reg, uint8_t v)
 		return;
 	}
 	switch (reg) {
-	case REG_A: r->s.regs[REG_A] = v & (uint8_t)~A_UIP; break;
-	case REG_B: write_b(r, v); break;
+	case REG_A: r->s.regs[REG_A] = v & (uint8_t)~A_UIP; rtc_arm_timer(r); break;
+	case REG_B: write_b(r, v); rtc_arm_timer(r); break;
 	case REG_C: case REG_D: break;		/* read-only */
 	default: r->s.regs[reg] = v; break;
 	}
@@ -321,6 +426,7 @@ struct rtc *rtc_new(const struct irq_line *irq, bool utc, uint64_t lowmem, uint6
 	}
 	r->irq = irq;
 	r->utc = utc;
+	r->timer_fd = -1;
 	r->s.regs[REG_A] = 0x26;		/* 32.768 kHz base, 1024 Hz rate */
 	r->s.regs[REG_B] = B_24H;
 	set_memory_bytes(r->s.regs, lowmem, highmem);
@@ -333,6 +439,10 @@ void rtc_free(struct rtc *rtc)
 {
 	if (!rtc)
 		return;
+	if (rtc->timer_fd >= 0) {
+		(void)evloop_del(rtc->loop, rtc->timer_fd);
+		close(rtc->timer_fd);
+	}
 	pthread_mutex_destroy(&rtc->lock);
 	free(rtc);
 }

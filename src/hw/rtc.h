@@ -15,6 +15,11 @@ struct rtc;
  * in the CMOS memory-size bytes as bhyve does.  NULL + errno on failure. */
 struct rtc *rtc_new(const struct irq_line *irq, bool utc, uint64_t lowmem, uint64_t highmem);
 void rtc_free(struct rtc *rtc);
+struct evloop;
+/* Runs the update, alarm and periodic interrupts (IRQ 8) on loop's thread.
+ * Without it the flags are still computed when register C is read, for
+ * guests that poll.  0 or a negative errno. */
+int rtc_attach_loop(struct rtc *rtc, struct evloop *loop);
 
 /* Two ports, dev = the rtc. */
 extern const struct io_ops rtc_ops;

@@ -311,7 +311,11 @@ static int create_isa_devices(struct machine *m)
 		log_error("creating platform devices: out of memory");
 		return -ENOMEM;
 	}
-	rc = add_pio(m, LAYOUT_I8042_DATA_PORT, 1, &i8042_data_ops, m->kbd);
+	rc = rtc_attach_loop(m->rtc, m->loop);
+	if (rc)
+		log_error("rtc: attaching its timer: %s", strerror(-rc));
+	if (!rc)
+		rc = add_pio(m, LAYOUT_I8042_DATA_PORT, 1, &i8042_data_ops, m->kbd);
 	if (!rc)
 		rc = add_pio(m, LAYOUT_I8042_CMD_PORT, 1, &i8042_cmd_ops, m->kbd);
 	if (!rc)

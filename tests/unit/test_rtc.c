@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+#include <unistd.h>
+#include "lib/evloop.h"
 #include "hw/rtc.h"
 
 static uint8_t rd(struct rtc *r, uint8_t idx)
@@ -188,6 +191,103 @@ static void test_memory_bytes(void **state)
 	rtc_free(r);
 }
 
+/* Interrupts: the timer on a real event loop raises IRQ 8. */
+struct irqfx {
+	pthread_mutex_t lock;
+	int level, rises;
+};
+
+static void irq_set(void *opaque, unsigned gsi, int level)
+{
+	struct irqfx *f = opaque;
+
+	pthread_mutex_lock(&f->lock);
+	if (level && !f->level)
+		f->rises++;
+	f->level = level;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static void *loop_main(void *loop)
+{
+	evloop_run(loop);
+	return NULL;
+}
+
+static int rises(struct irqfx *f)
+{
+	int n;
+
+	pthread_mutex_lock(&f->lock);
+	n = f->rises;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+/* Waits up to ms for the IRQ to have risen at least n times. */
+static bool wait_rises(struct irqfx *f, int n, int ms)
+{
+	for (int i = 0; i < ms / 10; i++) {
+		if (rises(f) >= n)
+			return true;
+		usleep(10000);
+	}
+	return rises(f) >= n;
+}
+
+static void test_interrupts(void **state)
+{
+	struct irqfx f = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct irq_line line = { irq_set, &f, 8 };
+	struct evloop *loop = evloop_new();
+	struct rtc *r = rtc_new(&line, true, 64 << 20, 0);
+	pthread_t t;
+	uint8_t c;
+
+	assert_non_null(loop);
+	assert_non_null(r);
+	assert_int_equal(rtc_attach_loop(r, loop), 0);
+	assert_int_equal(pthread_create(&t, NULL, loop_main, loop), 0);
+	/* Nothing enabled: no interrupt. */
+	usleep(300000);
+	assert_int_equal(rises(&f), 0);
+	/* Update-ended interrupt: one per second, each acknowledged by C. */
+	wr(r, 0x0b, 0x02 | 0x10);
+	assert_true(wait_rises(&f, 1, 1500));
+	c = rd(r, 0x0c);
+	assert_true(c & 0x80);
+	assert_true(c & 0x10);
+	pthread_mutex_lock(&f.lock);
+	assert_int_equal(f.level, 0);		/* reading C lowers the line */
+	pthread_mutex_unlock(&f.lock);
+	assert_true(wait_rises(&f, 2, 1500));
+	rd(r, 0x0c);
+	/* Periodic interrupt at 1024 Hz (rate 6) instead. */
+	wr(r, 0x0b, 0x02 | 0x40);
+	wr(r, 0x0a, 0x26);
+	{
+		int before = rises(&f);
+
+		for (int i = 0; i < 20; i++) {
+			assert_true(wait_rises(&f, before + i + 1, 500));
+			assert_true(rd(r, 0x0c) & 0x40);
+		}
+	}
+	/* Disabled again: the line stays low. */
+	wr(r, 0x0b, 0x02);
+	rd(r, 0x0c);
+	{
+		int before = rises(&f);
+
+		usleep(300000);
+		assert_int_equal(rises(&f), before);
+	}
+	evloop_stop(loop);
+	pthread_join(t, NULL);
+	rtc_free(r);
+	evloop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -198,6 +298,7 @@ int main(void)
 		cmocka_unit_test(test_utc_vs_localtime),
 		cmocka_unit_test(test_cmos_ram),
 		cmocka_unit_test(test_memory_bytes),
+		cmocka_unit_test(test_interrupts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
