@@ -1,0 +1,721 @@
+/* The virtio modern PCI transport, driven the way Linux's virtio_pci probes
+ * and uses a device: config space through 0xCF8/0xCFC, registers through
+ * the BARs on the MMIO bus, a fake guest RAM for the rings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/iobus.h"
+#include "hw/layout.h"
+#include "hw/pci.h"
+#include "virtio/pci.h"
+
+#define SLOT		4
+#define MEM_SIZE	0x10000
+#define DESC_GPA	0x1000
+#define AVAIL_GPA	0x2000
+#define USED_GPA	0x3000
+#define BUF_GPA		0x4000
+#define QSIZE		16
+#define MSI_ADDR	0xfee01000ull
+
+/* ---- the fake device: virtio-rng whose entropy is a counter ---- */
+
+struct fake_rng {
+	struct virtio_pci *t;
+	uint8_t counter;
+	unsigned resets, notifies, cfg_writes;
+	uint8_t cfg[8];
+	int veto;			/* features_ok result */
+	uint64_t negotiated;		/* what features_ok was asked */
+};
+
+static void rng_cfg_read(void *dev, unsigned off, void *buf, unsigned len)
+{
+	struct fake_rng *r = dev;
+
+	assert_true(off + len <= sizeof(r->cfg));
+	memcpy(buf, r->cfg + off, len);
+}
+
+static void rng_cfg_write(void *dev, unsigned off, const void *buf, unsigned len)
+{
+	struct fake_rng *r = dev;
+
+	assert_true(off + len <= sizeof(r->cfg));
+	memcpy(r->cfg + off, buf, len);
+	r->cfg_writes++;
+}
+
+static void rng_notify(void *dev, unsigned qi)
+{
+	struct fake_rng *r = dev;
+	struct virtqueue *q = virtio_pci_queue(r->t, qi);
+	const struct vq_mem *m = virtio_pci_vq_mem(r->t);
+	static struct vq_elem e;
+
+	assert_int_equal(qi, 0);
+	r->notifies++;
+	while (vq_pop(q, m, &e) == 1) {
+		uint32_t n = 0;
+
+		for (unsigned i = e.out_num; i < e.out_num + e.in_num; i++)
+			for (size_t j = 0; j < e.iov[i].iov_len; j++, n++)
+				((uint8_t *)e.iov[i].iov_base)[j] = r->counter++;
+		assert_int_equal(vq_push(q, m, &e, n), 0);
+	}
+	virtio_pci_notify_used(r->t, qi);
+}
+
+static void rng_reset(void *dev)
+{
+	((struct fake_rng *)dev)->resets++;
+}
+
+static int rng_features_ok(void *dev, uint64_t f)
+{
+	struct fake_rng *r = dev;
+
+	r->negotiated = f;
+	return r->veto;
+}
+
+static const struct virtio_dev_ops rng_ops = {
+	.name = "fake-rng", .type = VIRTIO_ID_RNG,
+	.pci_class = 0xff, .pci_subclass = 0x00,
+	.features = 0, .nqueues = 1, .queue_max_size = QSIZE,
+	.config_len = 8,
+	.config_read = rng_cfg_read, .config_write = rng_cfg_write,
+	.queue_notify = rng_notify, .reset = rng_reset,
+	.features_ok = rng_features_ok,
+};
+
+/* The same device opting in to the packed ring. */
+static const struct virtio_dev_ops rng_packed_ops = {
+	.name = "fake-rng-packed", .type = VIRTIO_ID_RNG,
+	.features = 1ull << VIRTIO_F_RING_PACKED, .nqueues = 1,
+	.queue_max_size = QSIZE, .queue_notify = rng_notify, .reset = rng_reset,
+};
+
+/* ---- the fake machine ---- */
+
+struct fixture {
+	struct io_bus pio, mmio;
+	struct pci_bus pci;
+	struct fake_rng rng;
+	struct vq_mem mem;
+	struct virtio_irq irq;
+	_Alignas(16) uint8_t ram[MEM_SIZE];	/* vq_map checks host alignment */
+	unsigned msis;
+	uint64_t msi_addr;
+	uint32_t msi_data;
+	int intx;
+	uint64_t bar4, bar1;
+	unsigned common, notify, isr, device, pcicfg, msix;
+};
+
+static void *fake_gpa(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct fixture *f = opaque;
+
+	if (gpa >= MEM_SIZE || len > MEM_SIZE - gpa)
+		return NULL;
+	return f->ram + gpa;
+}
+
+static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct fixture *f = opaque;
+
+	f->msis++;
+	f->msi_addr = addr;
+	f->msi_data = data;
+	return 0;
+}
+
+static void fake_intx(void *opaque, int level)
+{
+	((struct fixture *)opaque)->intx = level;
+}
+
+static void emu_destroy(struct pci_dev *d)
+{
+	virtio_pci_destroy(d->priv);
+}
+
+static const struct pci_devemu fake_emu = {
+	.name = "fake-virtio-rng", .destroy = emu_destroy,
+	.cfg_read = virtio_pci_cfg_read, .cfg_write = virtio_pci_cfg_write,
+};
+
+static uint32_t cfg_rd(struct fixture *f, unsigned off, unsigned size)
+{
+	uint64_t a = 0x80000000u | SLOT << 11 | (off & 0xfc), v = 0;
+
+	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, true, &a);
+	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_DATA + (off & 3), size, false, &v);
+	return (uint32_t)v;
+}
+
+static void cfg_wr(struct fixture *f, unsigned off, unsigned size, uint32_t val)
+{
+	uint64_t a = 0x80000000u | SLOT << 11 | (off & 0xfc), v = val;
+
+	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, true, &a);
+	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_DATA + (off & 3), size, true, &v);
+}
+
+static uint64_t rd(struct fixture *f, uint64_t addr, unsigned size)
+{
+	uint64_t v = 0;
+
+	assert_int_equal(io_bus_access(&f->mmio, addr, size, false, &v), 0);
+	return v;
+}
+
+static void wr(struct fixture *f, uint64_t addr, unsigned size, uint64_t v)
+{
+	assert_int_equal(io_bus_access(&f->mmio, addr, size, true, &v), 0);
+}
+
+/* Register `reg` of the common config, through the BAR the cap names. */
+static uint64_t cc_rd(struct fixture *f, unsigned reg, unsigned size)
+{
+	return rd(f, f->bar4 + cfg_rd(f, f->common + 8, 4) + reg, size);
+}
+
+static void cc_wr(struct fixture *f, unsigned reg, unsigned size, uint64_t v)
+{
+	wr(f, f->bar4 + cfg_rd(f, f->common + 8, 4) + reg, size, v);
+}
+
+/* Linux's virtio_pci_find_capability(): walk the list, match cfg_type. */
+static unsigned find_vcap(struct fixture *f, uint8_t type)
+{
+	unsigned n = 0;
+
+	for (unsigned p = cfg_rd(f, 0x34, 1); p; p = cfg_rd(f, p + 1, 1)) {
+		assert_true(p >= 0x40 && ++n < 48);	/* no loop, not in header */
+		if (cfg_rd(f, p, 1) == 0x09 && cfg_rd(f, p + 3, 1) == type)
+			return p;
+	}
+	return 0;
+}
+
+static unsigned find_cap_id(struct fixture *f, uint8_t id)
+{
+	for (unsigned p = cfg_rd(f, 0x34, 1); p; p = cfg_rd(f, p + 1, 1))
+		if (cfg_rd(f, p, 1) == id)
+			return p;
+	return 0;
+}
+
+static const struct virtio_dev_ops *cur_ops = &rng_ops;
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct pci_dev *d = calloc(1, sizeof(*d));
+	struct virtio_pci *t = NULL;
+
+	io_bus_init(&f->pio, "pio");
+	io_bus_init(&f->mmio, "mmio");
+	pci_bus_init(&f->pci, &f->pio, &f->mmio, NULL);
+	io_bus_add(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, &pci_cfg_addr_ops, &f->pci);
+	io_bus_add(&f->pio, LAYOUT_PCI_CONFIG_DATA, 4, &pci_cfg_data_ops, &f->pci);
+	f->mem = (struct vq_mem){ .gpa = fake_gpa, .opaque = f };
+	f->irq = (struct virtio_irq){ .msi = fake_msi, .intx = fake_intx, .opaque = f };
+	memcpy(f->rng.cfg, "\x10\x11\x12\x13\x14\x15\x16\x17", 8);
+	d->bus = &f->pci;
+	d->emu = &fake_emu;
+	d->slot = SLOT;
+	assert_int_equal(virtio_pci_init(d, cur_ops, &f->rng, &f->mem, &f->irq, &t), 0);
+	f->rng.t = t;
+	f->pci.dev[SLOT][0] = d;
+	cfg_wr(f, 0x04, 2, 0x6);	/* memory space + bus master */
+	f->bar4 = (cfg_rd(f, 0x20, 4) & ~0xfull) | (uint64_t)cfg_rd(f, 0x24, 4) << 32;
+	f->bar1 = cfg_rd(f, 0x14, 4) & ~0xfull;
+	f->common = find_vcap(f, 1);
+	f->notify = find_vcap(f, 2);
+	f->isr = find_vcap(f, 3);
+	f->device = find_vcap(f, 4);
+	f->pcicfg = find_vcap(f, 5);
+	f->msix = find_cap_id(f, 0x11);
+	*state = f;
+	return 0;
+}
+
+static int setup_packed(void **state)
+{
+	cur_ops = &rng_packed_ops;
+	setup(state);
+	cur_ops = &rng_ops;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	pci_bus_destroy(&f->pci);
+	io_bus_destroy(&f->pio);
+	io_bus_destroy(&f->mmio);
+	free(f);
+	return 0;
+}
+
+/* ---- the driver's side ---- */
+
+static uint8_t status(struct fixture *f)
+{
+	return (uint8_t)cc_rd(f, 0x14, 1);
+}
+
+static void negotiate(struct fixture *f, uint64_t feat)
+{
+	cc_wr(f, 0x14, 1, 0);
+	assert_int_equal(status(f), 0);
+	cc_wr(f, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE);
+	cc_wr(f, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	cc_wr(f, 0x08, 4, 0);
+	cc_wr(f, 0x0c, 4, (uint32_t)feat);
+	cc_wr(f, 0x08, 4, 1);
+	cc_wr(f, 0x0c, 4, (uint32_t)(feat >> 32));
+	cc_wr(f, 0x14, 1, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	      VIRTIO_STATUS_FEATURES_OK);
+}
+
+static uint64_t offered(struct fixture *f)
+{
+	cc_wr(f, 0x00, 4, 0);
+	uint64_t lo = cc_rd(f, 0x04, 4);
+
+	cc_wr(f, 0x00, 4, 1);
+	return lo | cc_rd(f, 0x04, 4) << 32;
+}
+
+static void msix_entry(struct fixture *f, unsigned vec, uint64_t addr,
+		       uint32_t data, uint32_t ctrl)
+{
+	uint64_t e = f->bar1 + 16 * vec;	/* table offset 0, BIR 1 */
+
+	wr(f, e, 4, (uint32_t)addr);
+	wr(f, e + 4, 4, (uint32_t)(addr >> 32));
+	wr(f, e + 8, 4, data);
+	wr(f, e + 12, 4, ctrl);
+}
+
+static void queue_setup(struct fixture *f, uint16_t vector)
+{
+	cc_wr(f, 0x16, 2, 0);
+	assert_int_equal(cc_rd(f, 0x18, 2), QSIZE);
+	cc_wr(f, 0x1a, 2, vector);
+	assert_int_equal(cc_rd(f, 0x1a, 2), vector);
+	/* Linux's vp_iowrite64_twopart: low half then high half */
+	cc_wr(f, 0x20, 4, DESC_GPA);
+	cc_wr(f, 0x24, 4, 0);
+	cc_wr(f, 0x28, 4, AVAIL_GPA);
+	cc_wr(f, 0x2c, 4, 0);
+	cc_wr(f, 0x30, 4, USED_GPA);
+	cc_wr(f, 0x34, 4, 0);
+	assert_int_equal(cc_rd(f, 0x20, 8), DESC_GPA);
+	cc_wr(f, 0x1c, 2, 1);
+	assert_int_equal(cc_rd(f, 0x1c, 2), 1);
+}
+
+/* Full probe: features (VERSION_1 + EVENT_IDX off), optional MSI-X with
+ * config vector 0 and queue vector 1, queue 0, DRIVER_OK. */
+static void probe(struct fixture *f, bool msix)
+{
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	assert_true(status(f) & VIRTIO_STATUS_FEATURES_OK);
+	if (msix) {
+		cfg_wr(f, f->msix + 2, 2, 0x8000);
+		msix_entry(f, 0, MSI_ADDR, 0x40, 0);
+		msix_entry(f, 1, MSI_ADDR | 0x10, 0x41, 0);
+		cc_wr(f, 0x10, 2, 0);
+		assert_int_equal(cc_rd(f, 0x10, 2), 0);
+	}
+	queue_setup(f, msix ? 1 : VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, 0x14, 1, 0x0f);
+	assert_int_equal(status(f), 0x0f);
+}
+
+static void wr16(struct fixture *f, uint64_t gpa, uint16_t v) { memcpy(f->ram + gpa, &v, 2); }
+static uint16_t rd16(struct fixture *f, uint64_t gpa) { uint16_t v; memcpy(&v, f->ram + gpa, 2); return v; }
+static uint32_t rd32(struct fixture *f, uint64_t gpa) { uint32_t v; memcpy(&v, f->ram + gpa, 4); return v; }
+
+/* Posts one device-writable buffer of len bytes as descriptor `n`. */
+static void post(struct fixture *f, uint16_t n, uint32_t len)
+{
+	uint64_t d = DESC_GPA + 16 * n, addr = BUF_GPA + 0x100 * n;
+	uint16_t idx = rd16(f, AVAIL_GPA + 2);
+	uint16_t flags = VRING_DESC_F_WRITE;
+
+	memcpy(f->ram + d, &addr, 8);
+	memcpy(f->ram + d + 8, &len, 4);
+	memcpy(f->ram + d + 12, &flags, 2);
+	wr16(f, d + 14, 0);
+	wr16(f, AVAIL_GPA + 4 + 2 * (idx % QSIZE), n);
+	wr16(f, AVAIL_GPA + 2, idx + 1);
+}
+
+static void kick(struct fixture *f, uint16_t q)
+{
+	uint32_t mult = cfg_rd(f, f->notify + 16, 4);
+	uint32_t off = cfg_rd(f, f->notify + 8, 4);
+
+	cc_wr(f, 0x16, 2, q);
+	wr(f, f->bar4 + off + mult * cc_rd(f, 0x1e, 2), 2, q);
+}
+
+/* ---- tests ---- */
+
+static void test_identity_and_caps(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(cfg_rd(f, 0, 4), 0x10441af4);
+	assert_int_equal(cfg_rd(f, 0x08, 1), 1);
+	assert_int_equal(cfg_rd(f, 0x0b, 1), 0xff);
+	assert_int_equal(cfg_rd(f, 0x2c, 4), 0x00441af4);
+	assert_true(cfg_rd(f, 0x06, 2) & 0x10);
+	assert_int_equal(cfg_rd(f, 0x20, 4) & 0x6, 0x4);	/* 64-bit BAR 4 */
+	assert_true(f->common && f->notify && f->isr && f->device && f->pcicfg && f->msix);
+	assert_int_equal(cfg_rd(f, f->common + 4, 1), 4);
+	assert_int_equal(cfg_rd(f, f->common + 12, 4), 0x38);
+	assert_int_equal(cfg_rd(f, f->device + 12, 4), 8);
+	assert_int_equal(cfg_rd(f, f->notify + 2, 1), 20);
+	assert_int_equal(cfg_rd(f, f->notify + 16, 4), 4);
+	assert_int_equal(cfg_rd(f, f->msix + 2, 2) & 0x7ff, 1);	/* 2 vectors */
+	assert_int_equal(cfg_rd(f, f->msix + 4, 4), 1);		/* BIR 1 @0 */
+	assert_int_equal(cfg_rd(f, f->msix + 8, 4), 0x801);
+	/* Capability bytes are read-only. */
+	cfg_wr(f, f->common + 8, 4, 0x1234);
+	assert_int_equal(cfg_rd(f, f->common + 8, 4), 0);
+	assert_int_equal(cc_rd(f, 0x12, 2), 1);
+	assert_int_equal(offered(f), VIRTIO_PCI_TRANSPORT_FEATURES);
+}
+
+static void test_probe_kick_msix(void **state)
+{
+	struct fixture *f = *state;
+
+	probe(f, true);
+	assert_int_equal(f->msis, 0);
+	post(f, 0, 32);
+	kick(f, 0);
+	assert_int_equal(f->rng.notifies, 1);
+	assert_int_equal(rd16(f, USED_GPA + 2), 1);
+	assert_int_equal(rd32(f, USED_GPA + 4), 0);	/* id */
+	assert_int_equal(rd32(f, USED_GPA + 8), 32);	/* len */
+	for (unsigned i = 0; i < 32; i++)
+		assert_int_equal(f->ram[BUF_GPA + i], i);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msi_addr, MSI_ADDR | 0x10);
+	assert_int_equal(f->msi_data, 0x41);
+	assert_int_equal(f->intx, 0);
+	/* A config change goes to the config vector and bumps the generation. */
+	virtio_pci_config_changed(f->rng.t);
+	assert_int_equal(cc_rd(f, 0x15, 1), 1);
+	assert_int_equal(f->msis, 2);
+	assert_int_equal(f->msi_data, 0x40);
+}
+
+static void test_msix_masking(void **state)
+{
+	struct fixture *f = *state;
+
+	probe(f, true);
+	wr(f, f->bar1 + 16 + 12, 4, 1);			/* mask vector 1 */
+	post(f, 0, 8);
+	kick(f, 0);
+	assert_int_equal(f->msis, 0);
+	assert_int_equal(rd(f, f->bar1 + 0x800, 4), 0x2);	/* PBA bit 1 */
+	wr(f, f->bar1 + 16 + 12, 4, 0);			/* unmask */
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msi_data, 0x41);
+	assert_int_equal(rd(f, f->bar1 + 0x800, 4), 0);
+	/* The function mask holds everything back the same way. */
+	cfg_wr(f, f->msix + 2, 2, 0xc000);
+	post(f, 1, 8);
+	kick(f, 0);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(rd(f, f->bar1 + 0x800, 4), 0x2);
+	assert_int_equal(cfg_rd(f, f->msix + 2, 2), 0xc001);
+	cfg_wr(f, f->msix + 2, 2, 0x8000);
+	assert_int_equal(f->msis, 2);
+	/* The PBA is read-only; the table rejects unaligned accesses. */
+	wr(f, f->bar1 + 0x800, 4, 0xff);
+	assert_int_equal(rd(f, f->bar1 + 0x800, 4), 0);
+	assert_int_equal(rd(f, f->bar1 + 2, 2), 0);
+}
+
+static void test_intx_isr(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t isr = f->bar4 + cfg_rd(f, f->isr + 8, 4);
+
+	probe(f, false);
+	post(f, 0, 4);
+	kick(f, 0);
+	assert_int_equal(f->msis, 0);
+	assert_int_equal(f->intx, 1);
+	assert_int_equal(rd(f, isr, 1), 1);		/* read clears */
+	assert_int_equal(f->intx, 0);
+	assert_int_equal(rd(f, isr, 1), 0);
+	virtio_pci_config_changed(f->rng.t);
+	assert_int_equal(f->intx, 1);
+	assert_int_equal(rd(f, isr, 1), 2);
+	assert_int_equal(f->intx, 0);
+	/* VRING_AVAIL_F_NO_INTERRUPT is honoured through vq_needs_notify. */
+	wr16(f, AVAIL_GPA, VRING_AVAIL_F_NO_INTERRUPT);
+	post(f, 1, 4);
+	kick(f, 0);
+	assert_int_equal(rd16(f, USED_GPA + 2), 2);
+	assert_int_equal(f->intx, 0);
+}
+
+static void test_features_ok_rules(void **state)
+{
+	struct fixture *f = *state;
+
+	/* Legacy driver: no VERSION_1. */
+	negotiate(f, 1ull << VIRTIO_RING_F_EVENT_IDX);
+	assert_int_equal(status(f), 0x03);
+	/* A feature that was never offered. */
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1 | 1ull << 5);
+	assert_int_equal(status(f), 0x03);
+	/* The device's veto. */
+	f->rng.veto = -1;
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	assert_int_equal(status(f), 0x03);
+	f->rng.veto = 0;
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX);
+	assert_int_equal(status(f), 0x0b);
+	assert_int_equal(f->rng.negotiated,
+			 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX);
+	assert_int_equal(virtio_pci_features(f->rng.t),
+			 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_RING_F_EVENT_IDX);
+	/* Frozen after FEATURES_OK; the driver cannot set NEEDS_RESET. */
+	cc_wr(f, 0x08, 4, 0);
+	cc_wr(f, 0x0c, 4, 0);
+	assert_int_equal(cc_rd(f, 0x0c, 4), 1u << VIRTIO_RING_F_EVENT_IDX);
+	cc_wr(f, 0x14, 1, 0x4b);
+	assert_int_equal(status(f), 0x0b);
+	/* Selects past the two feature words read 0. */
+	cc_wr(f, 0x00, 4, 7);
+	assert_int_equal(cc_rd(f, 0x04, 4), 0);
+}
+
+static void test_device_config_bounds(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t dev = f->bar4 + cfg_rd(f, f->device + 8, 4);
+
+	assert_int_equal(rd(f, dev, 4), 0x13121110);
+	assert_int_equal(rd(f, dev + 6, 2), 0x1716);
+	assert_int_equal(rd(f, dev, 8), 0x1716151413121110ull);
+	assert_int_equal(rd(f, dev + 6, 4), 0);		/* crosses the end */
+	assert_int_equal(rd(f, dev + 8, 1), 0);
+	assert_int_equal(rd(f, dev + 0xfff, 1), 0);
+	wr(f, dev + 7, 2, 0xffff);
+	wr(f, dev + 0x100, 4, 0xffffffff);
+	assert_int_equal(f->rng.cfg_writes, 0);
+	wr(f, dev + 1, 1, 0xaa);
+	assert_int_equal(f->rng.cfg_writes, 1);
+	assert_int_equal(f->rng.cfg[1], 0xaa);
+	/* Unused BAR space and the notify area past the queues are inert. */
+	assert_int_equal(rd(f, f->bar4 + 0x3ff0, 4), 0);
+	wr(f, f->bar4 + 0x3000 + 4, 2, 0);
+	assert_int_equal(f->rng.notifies, 0);
+}
+
+static void test_queue_registers(void **state)
+{
+	struct fixture *f = *state;
+
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	cc_wr(f, 0x16, 2, 5);
+	assert_int_equal(cc_rd(f, 0x16, 2), 5);
+	assert_int_equal(cc_rd(f, 0x18, 2), 0);
+	assert_int_equal(cc_rd(f, 0x1c, 2), 0);
+	cc_wr(f, 0x1c, 2, 1);				/* no such queue: ignored */
+	cc_wr(f, 0x16, 2, 0xffff);
+	assert_int_equal(cc_rd(f, 0x18, 2), 0);
+	cc_wr(f, 0x16, 2, 0);
+	cc_wr(f, 0x18, 2, 3);				/* not a power of two */
+	assert_int_equal(cc_rd(f, 0x18, 2), QSIZE);
+	cc_wr(f, 0x18, 2, 2 * QSIZE);			/* above max */
+	assert_int_equal(cc_rd(f, 0x18, 2), QSIZE);
+	cc_wr(f, 0x18, 2, 0);
+	assert_int_equal(cc_rd(f, 0x18, 2), QSIZE);
+	cc_wr(f, 0x18, 2, 4);
+	assert_int_equal(cc_rd(f, 0x18, 2), 4);
+	/* A vector the table cannot hold reads back as NO_VECTOR. */
+	cc_wr(f, 0x1a, 2, 2);
+	assert_int_equal(cc_rd(f, 0x1a, 2), VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, 0x10, 2, 0x7ff);
+	assert_int_equal(cc_rd(f, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
+	/* Wrong-width accesses do nothing. */
+	cc_wr(f, 0x18, 4, 8);
+	assert_int_equal(cc_rd(f, 0x18, 2), 4);
+	assert_int_equal(cc_rd(f, 0x18, 4), 0);
+	/* A ring outside guest RAM: enable fails, DEVICE_NEEDS_RESET. */
+	cc_wr(f, 0x20, 8, MEM_SIZE);
+	cc_wr(f, 0x1c, 2, 1);
+	assert_int_equal(cc_rd(f, 0x1c, 2), 0);
+	assert_true(status(f) & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void test_reset_clears(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_pci_state s;
+
+	probe(f, true);
+	post(f, 0, 4);
+	kick(f, 0);
+	cc_wr(f, 0x16, 2, 0);
+	cc_wr(f, 0x14, 1, 0);
+	assert_int_equal(f->rng.resets, 2);		/* probe's + this */
+	assert_int_equal(status(f), 0);
+	assert_int_equal(cc_rd(f, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(cc_rd(f, 0x18, 2), QSIZE);
+	assert_int_equal(cc_rd(f, 0x1a, 2), VIRTIO_MSI_NO_VECTOR);
+	assert_int_equal(cc_rd(f, 0x1c, 2), 0);
+	assert_int_equal(cc_rd(f, 0x20, 8), 0);
+	cc_wr(f, 0x08, 4, 1);
+	assert_int_equal(cc_rd(f, 0x08, 4), 1);
+	assert_int_equal(cc_rd(f, 0x0c, 4), 0);
+	virtio_pci_save(f->rng.t, &s);
+	assert_int_equal(s.driver_features, 0);
+	assert_false(s.q[0].vq.ready);
+	assert_int_equal(s.isr, 0);
+	/* A kick after reset reaches nobody. */
+	kick(f, 0);
+	assert_int_equal(f->rng.notifies, 1);
+}
+
+static void test_pci_cfg_window(void **state)
+{
+	struct fixture *f = *state;
+	unsigned c = f->pcicfg;
+
+	assert_int_equal(cfg_rd(f, c + 2, 1), 20);
+	/* num_queues through the window */
+	cfg_wr(f, c + 4, 1, 4);
+	cfg_wr(f, c + 8, 4, 0x12);
+	cfg_wr(f, c + 12, 4, 2);
+	assert_int_equal(cfg_rd(f, c + 4, 1), 4);
+	assert_int_equal(cfg_rd(f, c + 8, 4), 0x12);
+	assert_int_equal(cfg_rd(f, c + 16, 4) & 0xffff, 1);
+	/* a status write through the window */
+	cfg_wr(f, c + 8, 4, 0x14);
+	cfg_wr(f, c + 12, 4, 1);
+	cfg_wr(f, c + 16, 4, VIRTIO_STATUS_ACKNOWLEDGE);
+	assert_int_equal(status(f), VIRTIO_STATUS_ACKNOWLEDGE);
+	/* Bad windows do nothing: misaligned, bad length, beyond the BAR,
+	 * a BAR that does not exist. */
+	cfg_wr(f, c + 8, 4, 0x13);
+	cfg_wr(f, c + 12, 4, 2);
+	cfg_wr(f, c + 16, 4, 0);
+	cfg_wr(f, c + 12, 4, 3);
+	cfg_wr(f, c + 16, 4, 0);
+	cfg_wr(f, c + 8, 4, 0xfffffffe);
+	cfg_wr(f, c + 12, 4, 2);
+	cfg_wr(f, c + 16, 4, 0);
+	cfg_wr(f, c + 4, 1, 0xff);
+	cfg_wr(f, c + 8, 4, 0x14);
+	cfg_wr(f, c + 12, 4, 1);
+	cfg_wr(f, c + 16, 4, 0);
+	cfg_wr(f, c + 4, 1, 2);
+	cfg_wr(f, c + 16, 4, 0);
+	assert_int_equal(status(f), VIRTIO_STATUS_ACKNOWLEDGE);
+}
+
+static void test_needs_reset_and_restore(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_pci_state s;
+
+	probe(f, false);
+	virtio_pci_save(f->rng.t, &s);
+	virtio_pci_set_needs_reset(f->rng.t);
+	assert_int_equal(status(f), 0x4f);
+	assert_int_equal(f->intx, 1);
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), 0);
+	assert_int_equal(status(f), 0x0f);
+	assert_int_equal(f->intx, 0);
+	/* A restored state naming a vector past the table is refused. */
+	s.q[0].msix_vector = 9;
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EINVAL);
+	s.q[0].msix_vector = VIRTIO_MSI_NO_VECTOR;
+	s.q[0].vq.desc_gpa = MEM_SIZE;
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EFAULT);
+	assert_int_equal(virtio_pci_notify_used(f->rng.t, 1), -EINVAL);
+	assert_null(virtio_pci_queue(f->rng.t, 1));
+}
+
+/* Packed rings take any queue size up to the maximum; no device config
+ * means no DEVICE_CFG capability. */
+static void test_packed_queue_size(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(f->device, 0);
+	assert_true(f->notify != 0);
+	assert_true(offered(f) & 1ull << VIRTIO_F_RING_PACKED);
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_RING_PACKED);
+	assert_true(status(f) & VIRTIO_STATUS_FEATURES_OK);
+	cc_wr(f, 0x18, 2, 3);
+	assert_int_equal(cc_rd(f, 0x18, 2), 3);
+	cc_wr(f, 0x20, 8, DESC_GPA);
+	cc_wr(f, 0x28, 8, AVAIL_GPA);
+	cc_wr(f, 0x30, 8, USED_GPA);
+	cc_wr(f, 0x1c, 2, 1);
+	assert_int_equal(cc_rd(f, 0x1c, 2), 1);
+	assert_true(virtio_pci_queue(f->rng.t, 0)->packed);
+	assert_int_equal(virtio_pci_queue(f->rng.t, 0)->size, 3);
+}
+
+static void test_bad_ops(void **state)
+{
+	struct pci_dev d = { 0 };
+	struct virtio_dev_ops o = rng_ops;
+	struct virtio_pci *t = NULL;
+
+	(void)state;
+	o.nqueues = 0;
+	assert_int_equal(virtio_pci_init(&d, &o, NULL, NULL, NULL, &t), -EINVAL);
+	o.nqueues = VIRTIO_PCI_MAX_QUEUES + 1;
+	assert_int_equal(virtio_pci_init(&d, &o, NULL, NULL, NULL, &t), -EINVAL);
+	o.nqueues = 1;
+	o.queue_max_size = 24;
+	assert_int_equal(virtio_pci_init(&d, &o, NULL, NULL, NULL, &t), -EINVAL);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_identity_and_caps),
+		T(test_probe_kick_msix),
+		T(test_msix_masking),
+		T(test_intx_isr),
+		T(test_features_ok_rules),
+		T(test_device_config_bounds),
+		T(test_queue_registers),
+		T(test_reset_clears),
+		T(test_pci_cfg_window),
+		T(test_needs_reset_and_restore),
+		cmocka_unit_test_setup_teardown(test_packed_queue_size, setup_packed, teardown),
+		cmocka_unit_test(test_bad_ops),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
