@@ -63,8 +63,19 @@ struct pci_dev {
 const struct pci_devemu *pci_emul_find(const char *name);
 void pci_emul_list(FILE *out);
 
+/* What device emulations need from the machine: guest memory (a host
+ * pointer to [gpa, gpa+len) wholly inside guest RAM, else NULL) and
+ * interrupts (MSI messages, legacy INTx lines by GSI). */
+struct pci_platform {
+	void *(*gpa)(void *opaque, uint64_t gpa, uint64_t len);
+	int (*msi)(void *opaque, uint64_t addr, uint32_t data);
+	void (*intx)(void *opaque, unsigned gsi, int level);
+	void *opaque;
+};
+
 struct pci_bus {
 	pthread_mutex_t lock;		/* config accesses and BAR moves */
+	struct pci_platform platform;	/* set by the machine before populating */
 	uint32_t cf8;			/* config address latch */
 	struct pci_dev *dev[PCI_SLOTS][PCI_FUNCS];
 	struct io_bus *pio, *mmio;	/* where BARs are mapped */

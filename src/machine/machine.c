@@ -335,6 +335,25 @@ static int create_isa_devices(struct machine *m)
 	return rc;
 }
 
+static void *machine_gpa(void *opaque, uint64_t gpa, uint64_t len)
+{
+	struct machine *m = opaque;
+
+	return vm_gpa(&m->vm, gpa, len);
+}
+
+static int machine_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct machine *m = opaque;
+
+	return vm_signal_msi(&m->vm, addr, data);
+}
+
+static void machine_intx(void *opaque, unsigned gsi, int level)
+{
+	machine_irq_set(opaque, gsi, level);
+}
+
 static int create_buses(struct machine *m)
 {
 	char err[256];
@@ -350,6 +369,7 @@ static int create_buses(struct machine *m)
 		return rc;
 	}
 	m->pci_ready = true;
+	m->pci.platform = (struct pci_platform){ machine_gpa, machine_msi, machine_intx, m };
 	rc = pci_bus_populate(&m->pci, m->cfg, err, sizeof(err));
 	if (rc) {
 		log_error("%s", err);
@@ -464,9 +484,12 @@ int machine_build(struct machine *m, struct config *cfg)
 		log_error("creating the event loop: %s", strerror(errno));
 		return -errno;
 	}
-	rc = create_vm(m);
+	/* PCI devices check their options without the VM (they reach guest
+	 * memory and interrupts only at run time): bad device options fail
+	 * before /dev/kvm is opened. */
+	rc = create_buses(m);
 	if (!rc)
-		rc = create_buses(m);
+		rc = create_vm(m);
 	if (!rc)
 		rc = create_isa_devices(m);
 	if (!rc)

@@ -72,6 +72,7 @@ static int kvm_require_caps(struct vm *vm, char *err, size_t errlen)
 		{ KVM_CAP_EXT_CPUID, "CPUID setting" },
 		{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
 		{ KVM_CAP_MP_STATE, "MP state" },
+		{ KVM_CAP_SIGNAL_MSI, "MSI injection" },
 	};
 
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
@@ -262,4 +263,13 @@ int vm_irq_line(struct vm *vm, unsigned gsi, int level)
 	struct kvm_irq_level l = { .irq = gsi, .level = level ? 1 : 0 };
 
 	return xioctl(vm->vm_fd, KVM_IRQ_LINE, &l);
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data)
+{
+	struct kvm_msi msi = { .address_lo = (uint32_t)addr, .address_hi = (uint32_t)(addr >> 32),
+			       .data = data };
+	int rc = xioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi);
+
+	return rc < 0 ? rc : 0;
 }

@@ -50,6 +50,9 @@ void vm_destroy(struct vm *vm);
 void *vm_gpa(const struct vm *vm, uint64_t gpa, uint64_t len);
 /* Drives an interrupt line of the in-kernel PIC/IOAPIC. */
 int vm_irq_line(struct vm *vm, unsigned gsi, int level);
+/* Delivers an MSI message (a device's MSI-X table entry).  0: delivered or
+ * blocked by the guest's own masking; negative errno on failure. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data);
 
 /* Internal to src/vmm: creates vm->nvcpus vCPUs with CPUID and MSRs set. */
 int vm_vcpus_create(struct vm *vm, char *err, size_t errlen);

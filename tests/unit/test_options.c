@@ -320,8 +320,8 @@ static void test_slot_duplicates(void **state)
 static void test_slot_devices(void **state)
 {
 	static const char *const later[] = {
-		"virtio-net", "virtio-blk", "virtio-rnd", "virtio-console", "virtio-9p",
-		"virtio-scsi", "virtio-input", "ahci", "ahci-hd", "ahci-cd", "nvme", "e1000",
+		"virtio-net", "virtio-blk", "virtio-console", "virtio-9p", "virtio-scsi",
+		"virtio-input", "ahci", "ahci-hd", "ahci-cd", "nvme", "e1000",
 		"passthru", "uart", "fbuf", "xhci", "hda",
 	};
 	struct run *r = *state;
@@ -336,6 +336,8 @@ static void test_slot_devices(void **state)
 	}
 	/* Emulation names are case-sensitive, as in bhyve. */
 	refused(r, "unknown device", "-s", "0,HOSTBRIDGE", "vm", NULL);
+	/* Built devices are accepted. */
+	ok(r, "-s", "4,virtio-rnd", "vm", NULL);
 }
 
 static void test_slot_generic_config(void **state)
