@@ -25,10 +25,14 @@ L1_MEM=${L1_MEM:-3072}
 L1_SMP=${L1_SMP:-2}
 
 # Modules the L1 machine needs (DESIGN.md); dependencies are added from
-# modules.dep.  The guest needs only the ACPI button (power button) and evdev.
+# modules.dep.  The guest needs the ACPI button (power button) and evdev, and
+# for virtio devices the virtio PCI transport and drivers (virtio-rng; the
+# hw_random core is built in, CONFIG_HW_RANDOM=y).  The guest init loads them
+# only in the modes that use them (wait, hwrng).
 L1_MODULES="irqbypass ccp kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
 virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p"
-L1_GUEST_MODULES="button evdev"
+L1_GUEST_MODULES="button evdev virtio_ring virtio virtio_pci_modern_dev
+virtio_pci_legacy_dev virtio_pci virtio_rng"
 
 l1_msg() { printf 'l1: %s\n' "$*" >&2; }
 l1_die() { printf 'l1: error: %s\n' "$*" >&2; return 1; }
