@@ -251,8 +251,11 @@ static void pci_cfg_data_write(void *opaque, uint64_t port_off, unsigned size, u
 	off += (unsigned)port_off;
 	if (dev && off + size <= PCI_CFG_SIZE &&
 	    !(dev->emu->cfg_write && dev->emu->cfg_write(dev, off, size, (uint32_t)val)) &&
-	    off < 0x40)
+	    off < 0x40) {
 		pci_header_write(dev, off, size, (uint32_t)val);
+		if (dev->emu->cfg_written)
+			dev->emu->cfg_written(dev, off, size);
+	}
 	pthread_mutex_unlock(&bus->lock);
 }
 

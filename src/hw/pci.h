@@ -48,6 +48,9 @@ struct pci_devemu {
 	 * return true when handled. */
 	bool (*cfg_read)(struct pci_dev *dev, unsigned off, unsigned size, uint32_t *val);
 	bool (*cfg_write)(struct pci_dev *dev, unsigned off, unsigned size, uint32_t val);
+	/* Optional: after the bus applied a write to the standard header
+	 * (command register bits such as INTx disable). */
+	void (*cfg_written)(struct pci_dev *dev, unsigned off, unsigned size);
 };
 
 struct pci_dev {

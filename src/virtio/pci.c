@@ -80,9 +80,14 @@ static bool msix_enabled(const struct virtio_pci *t)
 	return t->s.msix_ctl & MSIX_CTL_ENABLE;
 }
 
+/* Command register bit 10: the driver masks INTx (Linux does while it
+ * sets up MSI-X, and for devices it drives by polling). */
+#define PCI_COMMAND_INTX_DISABLE_HI	0x04	/* bit 10, in the high byte */
+
 static void update_intx(struct virtio_pci *t)
 {
-	bool level = !msix_enabled(t) && t->s.isr != 0;
+	bool level = !msix_enabled(t) && t->s.isr != 0 &&
+		     !(t->pdev->cfg[0x05] & PCI_COMMAND_INTX_DISABLE_HI);
 
 	if (level == t->s.intx_level)
 		return;
@@ -741,6 +746,17 @@ bool virtio_pci_cfg_write(struct pci_dev *pdev, unsigned off, unsigned size,
 	if (off == PCICFG_DATA)
 		window_write(t);
 	return true;
+}
+
+void virtio_pci_cfg_written(struct pci_dev *pdev, unsigned off, unsigned size)
+{
+	struct virtio_pci *t = pdev->priv;
+
+	if (off > 0x05 || off + size <= 0x04)
+		return;			/* not the command register */
+	pthread_mutex_lock(&t->lock);
+	update_intx(t);
+	pthread_mutex_unlock(&t->lock);
 }
 
 /* ---- setup and device-side API ---- */

@@ -153,6 +153,8 @@ bool virtio_pci_cfg_read(struct pci_dev *pdev, unsigned off, unsigned size,
 			 uint32_t *val);
 bool virtio_pci_cfg_write(struct pci_dev *pdev, unsigned off, unsigned size,
 			  uint32_t val);
+/* pci_devemu cfg_written hook: honours the command register's INTx disable. */
+void virtio_pci_cfg_written(struct pci_dev *pdev, unsigned off, unsigned size);
 
 void *virtio_pci_device(const struct virtio_pci *t);
 /* NULL if q >= nqueues. */

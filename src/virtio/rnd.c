@@ -162,4 +162,5 @@ const struct pci_devemu virtio_rnd_emu = {
 	.destroy = rnd_destroy,
 	.cfg_read = virtio_pci_cfg_read,
 	.cfg_write = virtio_pci_cfg_write,
+	.cfg_written = virtio_pci_cfg_written,
 };

@@ -150,6 +150,7 @@ static void emu_destroy(struct pci_dev *d)
 static const struct pci_devemu fake_emu = {
 	.name = "fake-virtio-rng", .destroy = emu_destroy,
 	.cfg_read = virtio_pci_cfg_read, .cfg_write = virtio_pci_cfg_write,
+	.cfg_written = virtio_pci_cfg_written,
 };
 
 static uint32_t cfg_rd(struct fixture *f, unsigned off, unsigned size)
@@ -465,6 +466,15 @@ static void test_intx_isr(void **state)
 	kick(f, 0);
 	assert_int_equal(f->msis, 0);
 	assert_int_equal(f->intx, 1);
+	{
+		/* The command register's INTx disable masks the line. */
+		uint32_t cmd = cfg_rd(f, 0x04, 2);
+
+		cfg_wr(f, 0x04, 2, cmd | 0x400);
+		assert_int_equal(f->intx, 0);
+		cfg_wr(f, 0x04, 2, cmd);
+		assert_int_equal(f->intx, 1);
+	}
 	assert_int_equal(rd(f, isr, 1), 1);		/* read clears */
 	assert_int_equal(f->intx, 0);
 	assert_int_equal(rd(f, isr, 1), 0);
