@@ -69,7 +69,10 @@ guests:
 	$(MAKE) -C guest O=$(abspath build/guest)
 
 # Installs missing packages, builds, fetches the guest kernel, boots a VM.
-demo: all guests
+# Packages come first: a fresh machine cannot compile without them.
+demo:
+	scripts/deps.sh build
+	$(MAKE) all guests
 	tests/l1/demo.sh
 
 check: asan guests
