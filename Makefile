@@ -75,10 +75,16 @@ demo:
 	$(MAKE) all guests
 	tests/l1/demo.sh
 
-check: asan guests
+# Installs what the tests need first, like demo, so it works on a fresh machine.
+check:
+	scripts/deps.sh test
+	$(MAKE) asan guests
 	tests/run-all.sh
 
-kvm-check: asan guests
+kvm-# Installs what the tests need first, like demo, so it works on a fresh machine.
+check:
+	scripts/deps.sh test
+	$(MAKE) asan guests
 	tests/run-all.sh kvm
 
 l1-check: asan
