@@ -81,10 +81,7 @@ check:
 	$(MAKE) asan guests
 	tests/run-all.sh
 
-kvm-# Installs what the tests need first, like demo, so it works on a fresh machine.
-check:
-	scripts/deps.sh test
-	$(MAKE) asan guests
+kvm-check: asan guests
 	tests/run-all.sh kvm
 
 l1-check: asan
