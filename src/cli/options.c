@@ -99,7 +99,7 @@ static const struct later_opt later_opts[] = {
 
 /* bhyve's emulations that khyve will have but does not yet. */
 static const char *const later_devices[] = {
-	"virtio-net", "virtio-blk", "virtio-console", "virtio-9p",
+	"virtio-net", "virtio-blk", "virtio-9p",
 	"virtio-scsi", "virtio-input", "ahci", "ahci-hd", "ahci-cd", "nvme",
 	"e1000", "passthru", "uart", "fbuf", "xhci", "hda",
 };

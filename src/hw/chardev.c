@@ -37,6 +37,8 @@ struct chardev {
 	char label[16];
 	char *path;
 	struct uart8250 *uart;
+	const struct chardev_sink *sink;	/* generic consumer instead */
+	void *sink_opaque;
 	int in_fd, out_fd;		/* equal for ttys and sockets; -1: none */
 	bool in_reg, out_reg;		/* registered with the loop */
 	bool out_sync;			/* unpollable (regular file): write through */
@@ -230,11 +232,13 @@ static void chr_push_pending(struct chardev *c)
 
 	if (c->uart)
 		n = uart8250_rx_push(c->uart, c->pend + c->pend_off, c->pend_len);
+	else if (c->sink)
+		n = c->sink->rx(c->sink_opaque, c->pend + c->pend_off, c->pend_len);
 	c->pend_off += n;
 	c->pend_len -= n;
 	chr_set_paused(c, c->pend_len != 0);
 	/* No readiness event will come for a file: ask for the next chunk. */
-	if (c->in_nopoll && !c->pend_len && !c->in_eof && c->uart)
+	if (c->in_nopoll && !c->pend_len && !c->in_eof && (c->uart || c->sink))
 		chr_rx_space(c);
 }
 
@@ -733,6 +737,25 @@ void chardev_attach_uart(struct chardev *chr, struct uart8250 *uart)
 		chr_rx_space(chr);	/* start reading the file */
 }
 
+void chardev_attach_sink(struct chardev *chr, const struct chardev_sink *sink,
+			 void *opaque)
+{
+	chr->sink_opaque = opaque;
+	chr->sink = sink;
+	if (chr->in_nopoll)
+		chr_rx_space(chr);
+}
+
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len)
+{
+	chr_tx(chr, buf, len);
+}
+
+void chardev_rx_ready(struct chardev *chr)
+{
+	chr_rx_space(chr);
+}
+
 const char *chardev_path(const struct chardev *chr)
 {
 	return chr->path ? chr->path : "stdio";
@@ -829,6 +852,7 @@ void chardev_close(struct chardev *chr)
 		uart8250_set_tx(chr->uart, NULL, NULL);
 		uart8250_set_rx_space(chr->uart, NULL, NULL);
 	}
+	chr->sink = NULL;
 	chr_drain(chr);
 	if (chr->dropped)
 		log_error("%s: %llu bytes of guest output dropped (nobody was reading)",

@@ -22,6 +22,21 @@ int chardev_open(const char *spec, const char *label, struct evloop *loop,
 		 struct chardev **out);
 /* Connects the UART both ways (its TX sink and rx-space callback). */
 void chardev_attach_uart(struct chardev *chr, struct uart8250 *uart);
+/* A generic consumer (anything but a UART), e.g. a virtio-console port.
+ * rx runs on the loop thread, without chardev locks held: it returns how
+ * many of the len bytes it took; taking fewer pauses input until
+ * chardev_rx_ready().  Attach at most one consumer (UART or sink). */
+struct chardev_sink {
+	size_t (*rx)(void *opaque, const uint8_t *buf, size_t len);
+};
+void chardev_attach_sink(struct chardev *chr, const struct chardev_sink *sink,
+			 void *opaque);
+/* Output from the consumer (any thread, never blocks): buffered, bytes
+ * past CHARDEV_OUTBUF_SIZE are dropped and counted; discarded while no
+ * unix client is connected. */
+void chardev_write(struct chardev *chr, const uint8_t *buf, size_t len);
+/* From any thread: the consumer can take input again. */
+void chardev_rx_ready(struct chardev *chr);
 /* Restores terminals, removes the unix socket file, frees.  Call with the
  * loop not running or from the loop thread, after the vCPUs stopped. */
 void chardev_close(struct chardev *chr);

@@ -3,13 +3,15 @@
 
 #include "hw/pci.h"
 
-extern const struct pci_devemu hostbridge_emu, amd_hostbridge_emu, lpc_emu, virtio_rnd_emu;
+extern const struct pci_devemu hostbridge_emu, amd_hostbridge_emu, lpc_emu, virtio_rnd_emu,
+	virtio_console_emu;
 
 static const struct pci_devemu *const pci_emulations[] = {
 	&hostbridge_emu,
 	&amd_hostbridge_emu,
 	&lpc_emu,
 	&virtio_rnd_emu,
+	&virtio_console_emu,
 };
 
 const struct pci_devemu *pci_emul_find(const char *name)

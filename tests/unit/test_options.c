@@ -320,7 +320,7 @@ static void test_slot_duplicates(void **state)
 static void test_slot_devices(void **state)
 {
 	static const char *const later[] = {
-		"virtio-net", "virtio-blk", "virtio-console", "virtio-9p", "virtio-scsi",
+		"virtio-net", "virtio-blk", "virtio-9p", "virtio-scsi",
 		"virtio-input", "ahci", "ahci-hd", "ahci-cd", "nvme", "e1000",
 		"passthru", "uart", "fbuf", "xhci", "hda",
 	};
