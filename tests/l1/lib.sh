@@ -32,7 +32,7 @@ L1_SMP=${L1_SMP:-2}
 L1_MODULES="irqbypass ccp kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
 virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p"
 L1_GUEST_MODULES="button evdev virtio_ring virtio virtio_pci_modern_dev
-virtio_pci_legacy_dev virtio_pci virtio_rng"
+virtio_pci_legacy_dev virtio_pci virtio_rng virtio_console"
 
 l1_msg() { printf 'l1: %s\n' "$*" >&2; }
 l1_die() { printf 'l1: error: %s\n' "$*" >&2; return 1; }

@@ -6,6 +6,11 @@
 #        (1af4:1044), hw_random selects it (rng_current = virtio_rng.N), 64
 #        bytes read from /dev/hwrng with more than 8 distinct values, the
 #        queue's interrupts delivered as MSI-X (PCI-MSI, count > 0); exit 1
+#   -c 1, -s 4,virtio-console,org.khyve.test=SOCK, khyve.test=vport: the
+#        guest's virtio_console driver completes the multiport handshake,
+#        the port appears with its name, a line the guest writes reaches a
+#        client of the Unix socket and the client's answer reaches the guest;
+#        the socket file is gone after exit
 # One L1 boot.  Exit 0 pass, 77 skip (also when this khyve has no
 # virtio-rnd), else fail.
 . "$(dirname "$0")/lib.sh"
@@ -40,5 +45,52 @@ t_expect_console $name 'KHYVE-GUEST-IRQ: [0-9]+: [1-9][0-9]* PCI-MSI [0-9]+-edge
 t_expect_console $name 'KHYVE-GUEST-ACTION=poweroff$' "guest ran poweroff -f"
 t_expect_rc $name 1
 t_expect_clean $name
+
+name=vport-c1
+sock=/tmp/khyve-vcon.sock		# tmpfs inside L1: the work tree is 9p
+rm -f "$sock"
+kv_start $name 1 vport -s 4,virtio-console,org.khyve.test=$sock
+python3 - "$sock" > "$KHYVE_L1_OUT/$name.client" 2>&1 <<'PY'
+import socket, sys, time
+path = sys.argv[1]
+deadline = time.time() + 60
+while True:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        break
+    except OSError:
+        s.close()
+        if time.time() > deadline:
+            sys.exit("client: %s never accepted" % path)
+        time.sleep(0.1)
+s.settimeout(90)
+buf = b""
+while b"\n" not in buf:
+    d = s.recv(4096)
+    if not d:
+        break
+    buf += d
+print("client got: " + buf.decode("latin-1").strip())
+s.sendall(b"ping from the host\n")
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+PY
+kv_wait $name 150
+if grep -q '^client got: hello from the guest$' "$KHYVE_L1_OUT/$name.client"; then
+    t_pass "$name: the guest's line reached the socket client"
+else
+    t_fail "$name: the socket client did not get the guest's line: $(cat "$KHYVE_L1_OUT/$name.client")"
+fi
+t_expect_console $name 'KHYVE-GUEST-VPORT vport[0-9]+p[0-9]+ name=org.khyve.test$' \
+    "the port appears in the guest with its name"
+t_expect_console $name 'KHYVE-GUEST-VPORT-READ=ping from the host$' \
+    "the client's answer reached the guest"
+t_expect_rc $name 1
+t_expect_clean $name
+if [ -e "$sock" ]; then t_fail "$name: khyve left $sock behind"; else t_pass "$name: socket removed at exit"; fi
 
 t_finish
