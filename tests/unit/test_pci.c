@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcitest.h"
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
@@ -81,19 +82,12 @@ static int teardown(void **state)
 
 static uint32_t cfg_read(struct fixture *f, unsigned slot, unsigned off, unsigned size)
 {
-	uint64_t a = 0x80000000u | slot << 11 | (off & 0xfc), v = 0;
-
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, true, &a);
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_DATA + (off & 3), size, false, &v);
-	return (uint32_t)v;
+	return pcitest_cfg_read(&f->pio, slot, off, size);
 }
 
 static void cfg_write(struct fixture *f, unsigned slot, unsigned off, unsigned size, uint32_t val)
 {
-	uint64_t a = 0x80000000u | slot << 11 | (off & 0xfc), v = val;
-
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, true, &a);
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_DATA + (off & 3), size, true, &v);
+	pcitest_cfg_write(&f->pio, slot, off, size, val);
 }
 
 static void test_config_reads(void **state)

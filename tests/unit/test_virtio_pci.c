@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pcitest.h"
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
@@ -155,19 +156,12 @@ static const struct pci_devemu fake_emu = {
 
 static uint32_t cfg_rd(struct fixture *f, unsigned off, unsigned size)
 {
-	uint64_t a = 0x80000000u | SLOT << 11 | (off & 0xfc), v = 0;
-
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, true, &a);
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_DATA + (off & 3), size, false, &v);
-	return (uint32_t)v;
+	return pcitest_cfg_read(&f->pio, SLOT, off, size);
 }
 
 static void cfg_wr(struct fixture *f, unsigned off, unsigned size, uint32_t val)
 {
-	uint64_t a = 0x80000000u | SLOT << 11 | (off & 0xfc), v = val;
-
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_ADDR, 4, true, &a);
-	io_bus_access(&f->pio, LAYOUT_PCI_CONFIG_DATA + (off & 3), size, true, &v);
+	pcitest_cfg_write(&f->pio, SLOT, off, size, val);
 }
 
 static uint64_t rd(struct fixture *f, uint64_t addr, unsigned size)
