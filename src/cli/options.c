@@ -22,7 +22,6 @@
 #include "lib/log.h"
 #include "machine/uuid.h"
 
-#define KHYVE_MAXCPUS	255
 #define MIB		(1024ULL * 1024)
 
 /* bhyve's optstring, with -r always present so it can be refused clearly;
@@ -183,23 +182,29 @@ static int topo_token(struct topology *t, const char *tok, const char **why)
 	return 0;
 }
 
-/* bhyve's calc_topology(), on this option alone; a missing sockets= is
- * whatever makes the product right (as the machine computes it). */
-static int topo_check(struct topology *t, const char **why)
+int topology_resolve(const unsigned long n[4], const bool given[4], unsigned out[4],
+		     const char **why)
 {
-	unsigned long cores = t->given[2] ? t->n[2] : 1, threads = t->given[3] ? t->n[3] : 1;
-	unsigned long per_socket = cores * threads, sockets = t->n[1];
+	unsigned long cores = given[2] ? n[2] : 1, threads = given[3] ? n[3] : 1;
+	unsigned long per_socket = cores * threads, sockets, cpus;
 
-	if (!t->given[1])
-		sockets = t->given[0] ? t->n[0] / per_socket : 1;
-	if (t->given[0] && (sockets == 0 || sockets * per_socket != t->n[0])) {
+	if (given[1])
+		sockets = n[1];
+	else
+		sockets = given[0] ? n[0] / per_socket : 1;
+	cpus = given[0] ? n[0] : sockets * per_socket;
+	if (sockets == 0 || sockets * per_socket != cpus) {
 		*why = "sockets x cores x threads must equal cpus";
 		return -EINVAL;
 	}
-	if (sockets * per_socket > KHYVE_MAXCPUS) {
+	if (cpus > KHYVE_MAXCPUS) {
 		*why = "sockets x cores x threads is more than 255 vCPUs";
 		return -EINVAL;
 	}
+	out[0] = (unsigned)cpus;
+	out[1] = (unsigned)sockets;
+	out[2] = (unsigned)cores;
+	out[3] = (unsigned)threads;
 	return 0;
 }
 
@@ -220,7 +225,12 @@ static int topo_parse(const char *arg, struct topology *t, const char **why)
 		rc = topo_token(t, tok, why);
 	}
 	free(copy);
-	return rc ? rc : topo_check(t, why);
+	if (!rc) {
+		unsigned resolved[4];
+
+		rc = topology_resolve(t->n, t->given, resolved, why);
+	}
+	return rc;
 }
 
 static int opt_cpus(struct config *cfg, const char *arg)

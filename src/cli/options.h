@@ -3,10 +3,14 @@
 #ifndef KHYVE_OPTIONS_H
 #define KHYVE_OPTIONS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
 struct config;
+
+/* Most vCPUs one VM may have (bhyve's vcpu ids are 8-bit APIC ids). */
+#define KHYVE_MAXCPUS	255
 
 enum options_result {
 	OPTIONS_RUN = 0,	/* go on and build the VM */
@@ -21,6 +25,14 @@ int options_parse(struct config *cfg, int argc, char *argv[], FILE *out);
  * insensitive, powers of 1024); a bare number below 1 MiB means MiB.
  * -EINVAL for garbage, 0 or overflow. */
 int parse_memsize(const char *s, uint64_t *bytes);
+
+/* bhyve's calc_topology(), the one place the rule lives.  n[] and given[]
+ * are cpus, sockets, cores, threads (each count already 1..255).  Missing
+ * cores/threads are 1; missing sockets make the product equal cpus (1 when
+ * cpus is missing too); missing cpus is the product.  Fills out[] in the
+ * same order, or returns -EINVAL with *why. */
+int topology_resolve(const unsigned long n[4], const bool given[4], unsigned out[4],
+		     const char **why);
 
 /* The VM name rules: 1..max bytes of [A-Za-z0-9._-], not starting with '.'
  * or '-'.  max comes from the control socket path, see vm_name_max(). */

@@ -22,7 +22,6 @@
 #include "lib/log.h"
 #include "machine/uuid.h"
 
-#define KHYVE_MAXCPUS	255
 #define MEM_ALIGN	(2ULL << 20)
 
 static const struct { uint16_t port; uint8_t irq; } com_hw[MACHINE_COMS] = {
@@ -54,34 +53,29 @@ static int cfg_uint(struct machine *m, const char *var, int64_t dflt, int64_t ma
 
 static int read_topology(struct machine *m)
 {
+	static const char *const vars[4] = { "cpus", "sockets", "cores", "threads" };
 	struct vm_topology *t = &m->params.topo;
-	int rc = cfg_uint(m, "cores", 1, KHYVE_MAXCPUS, &t->cores);
+	unsigned long n[4] = { 0 };
+	bool given[4];
+	unsigned out[4], v;
+	const char *why;
 
-	if (!rc)
-		rc = cfg_uint(m, "threads", 1, KHYVE_MAXCPUS, &t->threads);
-	/* bhyve's calc_topology(): without cpus, the product is the count;
-	 * without sockets, each remaining vCPU group is its own socket. */
-	if (!rc && !config_isset(m->cfg, "cpus") && config_isset(m->cfg, "sockets")) {
-		rc = cfg_uint(m, "sockets", 1, KHYVE_MAXCPUS, &t->sockets);
-		t->cpus = t->sockets * t->cores * t->threads;
-		if (!rc && t->cpus > KHYVE_MAXCPUS) {
-			log_error("-c: sockets x cores x threads = %u, at most %d vCPUs",
-				  t->cpus, KHYVE_MAXCPUS);
-			rc = -EINVAL;
-		}
-		return rc;
+	for (unsigned i = 0; i < 4; i++) {
+		given[i] = config_isset(m->cfg, vars[i]);
+		if (given[i] && cfg_uint(m, vars[i], 1, KHYVE_MAXCPUS, &v))
+			return -EINVAL;
+		n[i] = given[i] ? v : 0;
 	}
-	if (!rc)
-		rc = cfg_uint(m, "cpus", 1, KHYVE_MAXCPUS, &t->cpus);
-	if (!rc)
-		rc = cfg_uint(m, "sockets", t->cpus / (t->cores * t->threads) ?: 1,
-			      KHYVE_MAXCPUS, &t->sockets);
-	if (!rc && (uint64_t)t->sockets * t->cores * t->threads != t->cpus) {
-		log_error("-c: sockets (%u) x cores (%u) x threads (%u) must equal cpus (%u)",
-			  t->sockets, t->cores, t->threads, t->cpus);
-		rc = -EINVAL;
+	if (topology_resolve(n, given, out, &why)) {
+		log_error("cpu topology (cpus=%s sockets=%s cores=%s threads=%s): %s",
+			  config_get(m->cfg, "cpus") ?: "-", config_get(m->cfg, "sockets") ?: "-",
+			  config_get(m->cfg, "cores") ?: "-", config_get(m->cfg, "threads") ?: "-",
+			  why);
+		return -EINVAL;
 	}
-	return rc;
+	*t = (struct vm_topology){ .cpus = out[0], .sockets = out[1], .cores = out[2],
+				   .threads = out[3] };
+	return 0;
 }
 
 static int read_memory(struct machine *m)

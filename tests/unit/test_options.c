@@ -559,6 +559,37 @@ static void test_name_helpers(void **state)
 	(void)state;
 }
 
+/* One rule for -c and for cpus/sockets/cores/threads set any other way. */
+static void test_topology_resolve(void **state)
+{
+	unsigned out[4];
+	const char *why = NULL;
+	const struct {
+		unsigned long n[4];
+		bool given[4];
+		int rc;
+		unsigned out[4];
+	} cases[] = {
+		{ { 0, 0, 0, 0 }, { false, false, false, false }, 0, { 1, 1, 1, 1 } },
+		{ { 4, 0, 0, 0 }, { true, false, false, false }, 0, { 4, 4, 1, 1 } },
+		{ { 0, 0, 2, 0 }, { false, false, true, false }, 0, { 2, 1, 2, 1 } },
+		{ { 0, 2, 2, 0 }, { false, true, true, false }, 0, { 4, 2, 2, 1 } },
+		{ { 4, 0, 2, 0 }, { true, false, true, false }, 0, { 4, 2, 2, 1 } },
+		{ { 3, 0, 2, 0 }, { true, false, true, false }, -EINVAL, { 0 } },
+		{ { 1, 0, 2, 0 }, { true, false, true, false }, -EINVAL, { 0 } },
+		{ { 0, 16, 16, 1 }, { false, true, true, true }, -EINVAL, { 0 } },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_int_equal(topology_resolve(cases[i].n, cases[i].given, out, &why),
+				 cases[i].rc);
+		if (cases[i].rc == 0)
+			assert_memory_equal(out, cases[i].out, sizeof(out));
+		else
+			assert_non_null(why);
+	}
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -568,6 +599,7 @@ int main(void)
 		T(test_slot_generic_config), T(test_lpc), T(test_help), T(test_uuid),
 		T(test_config_options), T(test_later_options), T(test_bad_usage), T(test_names),
 		T(test_name_helpers),
+		cmocka_unit_test(test_topology_resolve),
 	};
 #undef T
 
