@@ -146,6 +146,16 @@ static uint32_t elem_fill(struct vq_elem *e, const uint8_t *buf, size_t len)
 	return done;
 }
 
+/* After a pop/push loop on queue q: a guest error breaks the device, and
+ * the driver hears about whatever was returned. */
+static void queue_batch_done(struct virtio_console *c, unsigned q, int rc, bool pushed)
+{
+	if (rc < 0)
+		con_broken(c, rc);
+	if (pushed)
+		virtio_pci_notify_used(c->t, q);
+}
+
 /* Called with c->lock held: sends queued control messages while the guest
  * has control receiveq buffers. */
 static void ctrl_flush(struct virtio_console *c)
@@ -182,10 +192,7 @@ static void ctrl_flush(struct virtio_console *c)
 			break;
 		pushed = true;
 	}
-	if (rc < 0)
-		con_broken(c, rc);
-	if (pushed)
-		virtio_pci_notify_used(c->t, CON_Q_CTRL_RX);
+	queue_batch_done(c, CON_Q_CTRL_RX, rc, pushed);
 }
 
 /* Called with c->lock held. */
@@ -277,10 +284,7 @@ static void ctrl_tx(struct virtio_console *c)
 		pushed = true;
 		ctrl_handle(c, msg, c->elem.out_len == sizeof(msg) ? got : 0, c->elem.out_len);
 	}
-	if (rc < 0)
-		con_broken(c, rc);
-	if (pushed)
-		virtio_pci_notify_used(c->t, CON_Q_CTRL_TX);
+	queue_batch_done(c, CON_Q_CTRL_TX, rc, pushed);
 	ctrl_flush(c);
 }
 
@@ -301,10 +305,7 @@ static void port_tx(struct virtio_console *c, struct con_port *p, unsigned q)
 			break;
 		pushed = true;
 	}
-	if (rc < 0)
-		con_broken(c, rc);
-	if (pushed)
-		virtio_pci_notify_used(c->t, q);
+	queue_batch_done(c, q, rc, pushed);
 }
 
 /* Loop thread: bytes from a port's socket into its receiveq. */
@@ -333,10 +334,7 @@ static size_t con_rx(void *opaque, const uint8_t *buf, size_t len)
 		if (!n)
 			break;	/* a buffer with no room: wait for better ones */
 	}
-	if (rc < 0)
-		con_broken(c, rc);
-	if (done)
-		virtio_pci_notify_used(c->t, q);
+	queue_batch_done(c, q, rc, done);
 	pthread_mutex_unlock(&c->lock);
 	return done;
 }
