@@ -186,6 +186,18 @@ static bool alarm_match(uint8_t alarm, uint8_t now)
 	return (alarm & ALARM_ANY) == ALARM_ANY || alarm == now;
 }
 
+/* Does guest second `now` match the alarm registers? */
+static bool alarm_due(const struct rtc *r, int64_t now)
+{
+	const uint8_t *g = r->s.regs;
+	struct tm tm;
+
+	guest_tm(r, now, &tm);
+	return alarm_match(g[REG_SEC_ALARM], time_reg(r, &tm, REG_SEC)) &&
+	       alarm_match(g[REG_MIN_ALARM], time_reg(r, &tm, REG_MIN)) &&
+	       alarm_match(g[REG_HOUR_ALARM], time_reg(r, &tm, REG_HOUR));
+}
+
 /* Periodic rate rs (register A) in ns: 65536 >> rs Hz, rs 1 and 2 act as 8, 9. */
 static int64_t periodic_ns(unsigned rs)
 {
@@ -198,16 +210,12 @@ static uint8_t pending_flags(struct rtc *r)
 	int64_t now = host_now() + r->s.offset, ns = mono_ns();
 	unsigned rs = g[REG_A] & 0x0f;
 	uint8_t c = 0;
-	struct tm tm;
 
 	if (g[REG_B] & B_SET)
 		return 0;
 	if (now != r->s.last_c_sec)
 		c |= C_UF;
-	guest_tm(r, now, &tm);
-	if (alarm_match(g[REG_SEC_ALARM], time_reg(r, &tm, REG_SEC)) &&
-	    alarm_match(g[REG_MIN_ALARM], time_reg(r, &tm, REG_MIN)) &&
-	    alarm_match(g[REG_HOUR_ALARM], time_reg(r, &tm, REG_HOUR)))
+	if (alarm_due(r, now))
 		c |= C_AF;
 	if (rs && ns - r->s.last_c_ns >= periodic_ns(rs))
 		c |= C_PF;
@@ -296,7 +304,6 @@ static void rtc_tick(void *opaque, int fd, uint32_t events)
 	int64_t now;
 	uint64_t n;
 	uint8_t f = 0, b;
-	struct tm tm;
 
 	if (read(fd, &n, sizeof(n)) != sizeof(n))
 		return;
@@ -307,11 +314,8 @@ static void rtc_tick(void *opaque, int fd, uint32_t events)
 		if (b & B_PIE)
 			f |= C_PF;
 		if (now != r->s.last_tick_sec) {
-			guest_tm(r, now, &tm);
 			f |= C_UF;
-			if (alarm_match(r->s.regs[REG_SEC_ALARM], time_reg(r, &tm, REG_SEC)) &&
-			    alarm_match(r->s.regs[REG_MIN_ALARM], time_reg(r, &tm, REG_MIN)) &&
-			    alarm_match(r->s.regs[REG_HOUR_ALARM], time_reg(r, &tm, REG_HOUR)))
+			if (alarm_due(r, now))
 				f |= C_AF;
 		}
 	}
