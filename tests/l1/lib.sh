@@ -282,18 +282,27 @@ l1_run() {
         -append "console=ttyS0 quiet panic=-1 khyve_l1_cmd=$rundir/cmd.sh khyve_l1_out=$rundir khyve_l1_keep=$KHYVE_ROOT"
         -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap
         -virtfs local,path="$rundir",mount_tag=l1out,security_model=none,multidevs=remap)
-    l1_msg "booting L1 for $name (log: ${log#"$KHYVE_ROOT"/})"
-    local t0=$SECONDS rc
-    if [ "${L1_TEE:-0}" = 1 ]; then
-        # Live console, less QEMU's TCG CPUID warnings and BIOS screen codes.
-        timeout -k 10 "$t" "${qemu[@]}" </dev/null 2>&1 | tee "$log" |
-            grep --line-buffered -v "TCG doesn't support requested feature" |
-            sed -u 's/\x1bc/\n/g; s/\x1b\[[?0-9;]*[a-zA-Z]//g' >&2
-    else
-        timeout -k 10 "$t" "${qemu[@]}" </dev/null >"$log" 2>&1
-    fi
+    local t0=$SECONDS rc attempt
+    # The L1 kernel (nested SVM under TCG) has been seen to panic on its
+    # own, in its exception entry; that says nothing about khyve, so such a
+    # run is tried once more.  Any other failure is final.
+    for attempt in 1 2; do
+        l1_msg "booting L1 for $name (log: ${log#"$KHYVE_ROOT"/})"
+        if [ "${L1_TEE:-0}" = 1 ]; then
+            # Live console, less QEMU's TCG CPUID warnings and BIOS screen codes.
+            timeout -k 10 "$t" "${qemu[@]}" </dev/null 2>&1 | tee "$log" |
+                grep --line-buffered -v "TCG doesn't support requested feature" |
+                sed -u 's/\x1bc/\n/g; s/\x1b\[[?0-9;]*[a-zA-Z]//g' >&2
+        else
+            timeout -k 10 "$t" "${qemu[@]}" </dev/null >"$log" 2>&1
+        fi
+        rc=$(tr -d '\r' < "$log" | sed -n 's/^KHYVE-L1-EXIT=\([0-9]*\)$/\1/p' | tail -1)
+        [ -z "$rc" ] && [ $attempt = 1 ] && grep -q 'Kernel panic - not syncing' "$log" || break
+        cp "$log" "$log.panic"
+        l1_msg "the L1 machine's own kernel panicked (log kept as ${log#"$KHYVE_ROOT"/}.panic); trying $name once more"
+        : > "$rundir/report.txt"
+    done
     exec {lockfd}>&-
-    rc=$(tr -d '\r' < "$log" | sed -n 's/^KHYVE-L1-EXIT=\([0-9]*\)$/\1/p' | tail -1)
     L1_RUN_SECONDS=$((SECONDS - t0))
     if [ -z "$rc" ]; then
         l1_msg "L1 for $name gave no exit status after ${L1_RUN_SECONDS}s (timeout ${t}s?); last lines of $log:"
