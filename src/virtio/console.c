@@ -30,7 +30,6 @@
 #include <sys/un.h>
 
 #include "hw/chardev.h"
-#include "hw/layout.h"
 #include "hw/pci.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -79,12 +78,9 @@ struct con_ctrl {
 };
 
 struct virtio_console {
-	const struct pci_platform *plat;
 	struct virtio_pci *t;
 	struct virtio_dev_ops ops;	/* nqueues depends on the ports */
-	struct vq_mem mem;
-	struct virtio_irq irq;
-	unsigned gsi;
+	struct vq_mem mem;		/* the transport's, cached */
 	pthread_mutex_t lock;
 	unsigned nports;		/* highest configured id + 1 */
 	struct con_port port[CON_MAX_PORTS];
@@ -96,20 +92,6 @@ struct virtio_console {
 	int broken_once, bad_ctrl_once, overflow_once;
 	struct vq_elem elem;		/* large: kept here, not on a stack */
 };
-
-static int con_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	struct virtio_console *c = opaque;
-
-	return c->plat->msi(c->plat->opaque, addr, data);
-}
-
-static void con_intx(void *opaque, int level)
-{
-	struct virtio_console *c = opaque;
-
-	c->plat->intx(c->plat->opaque, c->gsi, level);
-}
 
 static bool con_multiport(struct virtio_console *c)
 {
@@ -548,34 +530,23 @@ static int con_init(struct pci_dev *dev, struct config *cfg, const char *node,
 {
 	struct machine *m = dev->bus->machine;
 	struct virtio_console *c;
-	bool msix = true;
 	int rc;
 
-	if (config_get_bool(cfg, "virtio_msix", true, &msix) || !msix) {
-		snprintf(err, errlen, "%s: virtio-console: -W (MSI instead of MSI-X) is not "
-			 "available in this khyve yet", node);
-		return -ENOTSUP;
-	}
-	if (!dev->bus->platform.gpa || !dev->bus->platform.msi || !m || !m->loop) {
-		snprintf(err, errlen, "%s: virtio-console: the machine gives no guest memory "
-			 "access or event loop", node);
+	if (!m || !m->loop) {
+		snprintf(err, errlen, "%s: virtio-console: the machine gives no event loop", node);
 		return -EINVAL;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
-	c->plat = &dev->bus->platform;
-	c->mem = (struct vq_mem){ c->plat->gpa, c->plat->opaque };
-	c->irq = (struct virtio_irq){ con_msi, con_intx, c };
-	c->gsi = layout_pci_intx_gsi(dev->slot, 0);
 	c->ops = con_ops_template;
 	rc = con_ports(c, cfg, node, dev->slot, m->loop, err, errlen);
 	if (!rc) {
 		c->ops.nqueues = 2 + 2 * c->nports;
-		rc = virtio_pci_init(dev, &c->ops, c, &c->mem, &c->irq, &c->t);
-		if (rc)
-			snprintf(err, errlen, "%s: virtio-console: %s", node, strerror(-rc));
+		rc = virtio_pci_attach(dev, cfg, node, &c->ops, c, &c->t, err, errlen);
+		if (!rc)
+			c->mem = *virtio_pci_vq_mem(c->t);
 	}
 	if (rc) {
 		con_free(c);
@@ -584,7 +555,6 @@ static int con_init(struct pci_dev *dev, struct config *cfg, const char *node,
 	for (unsigned i = 0; i < c->nports; i++)
 		if (c->port[i].chr)
 			chardev_attach_sink(c->port[i].chr, &con_sink, &c->port[i]);
-	dev->cfg[0x3c] = (uint8_t)c->gsi;
 	return 0;
 }
 

@@ -8,8 +8,12 @@
 #include "virtio/pci.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "hw/layout.h"
+#include "lib/config.h"
 
 /* Capability layout in config space. */
 #define PCI_STATUS		0x06
@@ -17,6 +21,7 @@
 #define PCI_SUBSYS_VENDOR	0x2c
 #define PCI_SUBSYS_ID		0x2e
 #define PCI_CAP_PTR		0x34
+#define PCI_INTERRUPT_LINE	0x3c
 #define PCI_INTERRUPT_PIN	0x3d
 #define PCI_REVISION		0x08
 #define PCI_CAP_ID_MSIX		0x11
@@ -63,6 +68,13 @@ struct virtio_pci {
 	void *dev;
 	const struct vq_mem *mem;
 	const struct virtio_irq *irq;
+	/* Used by virtio_pci_attach(): the bus platform as mem and irq. */
+	struct {
+		const struct pci_platform *plat;
+		unsigned gsi;
+		struct vq_mem mem;
+		struct virtio_irq irq;
+	} bus;
 	unsigned nvec;			/* MSI-X table entries: queues + config */
 	/* Between a reset request and the end of ops->reset: kicks are
 	 * dropped so the device is not restarted while it quiesces.  Not
@@ -791,25 +803,17 @@ static void msix_init(struct virtio_pci *t)
 		t->s.msix[v].ctrl = MSIX_ENTRY_MASKED;	/* PCI reset state */
 }
 
-int virtio_pci_init(struct pci_dev *pdev, const struct virtio_dev_ops *ops,
-		    void *dev, const struct vq_mem *mem,
-		    const struct virtio_irq *irq, struct virtio_pci **out)
+/* Sets up a transport whose ops, dev, mem and irq are filled in. */
+static int transport_setup(struct virtio_pci *t, struct pci_dev *pdev)
 {
-	struct virtio_pci *t;
-	int rc = ops_valid(ops);
+	int rc = -pthread_mutex_init(&t->lock, NULL);
 
-	if (rc)
-		return rc;
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	*t = (struct virtio_pci){ .pdev = pdev, .ops = ops, .dev = dev, .mem = mem,
-				  .irq = irq, .nvec = ops->nqueues + 1 };
-	rc = -pthread_mutex_init(&t->lock, NULL);
 	if (rc) {
 		free(t);
 		return rc;
 	}
+	t->pdev = pdev;
+	t->nvec = t->ops->nqueues + 1;
 	msix_init(t);
 	transport_reset(t);
 	set_identity(t);
@@ -824,6 +828,91 @@ int virtio_pci_init(struct pci_dev *pdev, const struct virtio_dev_ops *ops,
 		return rc;
 	}
 	pdev->priv = t;
+	return 0;
+}
+
+static struct virtio_pci *transport_new(const struct virtio_dev_ops *ops, void *dev, int *rc)
+{
+	struct virtio_pci *t;
+
+	*rc = ops_valid(ops);
+	if (*rc)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	t->ops = ops;
+	t->dev = dev;
+	return t;
+}
+
+int virtio_pci_init(struct pci_dev *pdev, const struct virtio_dev_ops *ops,
+		    void *dev, const struct vq_mem *mem,
+		    const struct virtio_irq *irq, struct virtio_pci **out)
+{
+	int rc;
+	struct virtio_pci *t = transport_new(ops, dev, &rc);
+
+	if (!t)
+		return rc;
+	t->mem = mem;
+	t->irq = irq;
+	rc = transport_setup(t, pdev);
+	if (!rc)
+		*out = t;
+	return rc;
+}
+
+static int bus_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct virtio_pci *t = opaque;
+
+	return t->bus.plat->msi(t->bus.plat->opaque, addr, data);
+}
+
+static void bus_intx(void *opaque, int level)
+{
+	struct virtio_pci *t = opaque;
+
+	t->bus.plat->intx(t->bus.plat->opaque, t->bus.gsi, level);
+}
+
+int virtio_pci_attach(struct pci_dev *pdev, struct config *cfg, const char *node,
+		      const struct virtio_dev_ops *ops, void *dev,
+		      struct virtio_pci **out, char *err, size_t errlen)
+{
+	const struct pci_platform *plat = &pdev->bus->platform;
+	struct virtio_pci *t;
+	bool msix = true;
+	int rc;
+
+	if (config_get_bool(cfg, "virtio_msix", true, &msix) || !msix) {
+		snprintf(err, errlen, "%s: %s: -W (MSI instead of MSI-X) is not available "
+			 "in this khyve yet", node, ops->name);
+		return -ENOTSUP;
+	}
+	if (!plat->gpa || !plat->msi || !plat->intx) {
+		snprintf(err, errlen, "%s: %s: the machine gives no guest memory access or "
+			 "interrupts", node, ops->name);
+		return -EINVAL;
+	}
+	t = transport_new(ops, dev, &rc);
+	if (t) {
+		t->bus.plat = plat;
+		t->bus.gsi = layout_pci_intx_gsi(pdev->slot, 0);
+		t->bus.mem = (struct vq_mem){ plat->gpa, plat->opaque };
+		t->bus.irq = (struct virtio_irq){ bus_msi, bus_intx, t };
+		t->mem = &t->bus.mem;
+		t->irq = &t->bus.irq;
+		rc = transport_setup(t, pdev);
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: %s: %s", node, ops->name, strerror(-rc));
+		return rc;
+	}
+	pdev->cfg[PCI_INTERRUPT_LINE] = (uint8_t)t->bus.gsi;	/* as the _PRT says */
 	*out = t;
 	return 0;
 }

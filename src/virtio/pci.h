@@ -6,7 +6,9 @@
  * as QEMU lays it out).  Legacy/transitional is not offered.
  *
  * Usage from a device emulation:
- *   init:      virtio_pci_init(pdev, &my_ops, mydev, mem, irq, &t);
+ *   init:      virtio_pci_attach(pdev, cfg, node, &my_ops, mydev, &t, err, n)
+ *              on the machine's bus, or virtio_pci_init(pdev, &my_ops, mydev,
+ *              mem, irq, &t) with memory and interrupts of one's own;
  *              (the transport takes pdev->priv; virtio_pci_device(t) gives
  *              mydev back)
  *   pci_devemu: .cfg_read = virtio_pci_cfg_read,
@@ -38,6 +40,8 @@
 
 #include "hw/pci.h"
 #include "virtio/virtqueue.h"
+
+struct config;
 
 /* Device ids (spec 5). */
 #define VIRTIO_ID_NET		1
@@ -146,6 +150,13 @@ struct virtio_pci;
 int virtio_pci_init(struct pci_dev *pdev, const struct virtio_dev_ops *ops,
 		    void *dev, const struct vq_mem *mem,
 		    const struct virtio_irq *irq, struct virtio_pci **out);
+/* virtio_pci_init() for a device on the machine's PCI bus: guest memory and
+ * interrupts come from pdev->bus->platform, INTx is pin A routed as
+ * hw/layout.h says, and the device node's virtio_msix (-W) is honoured.
+ * On failure err says "NODE: NAME: reason". */
+int virtio_pci_attach(struct pci_dev *pdev, struct config *cfg, const char *node,
+		      const struct virtio_dev_ops *ops, void *dev,
+		      struct virtio_pci **out, char *err, size_t errlen);
 void virtio_pci_destroy(struct virtio_pci *t);
 
 /* pci_devemu hooks; pdev->priv must be the transport. */

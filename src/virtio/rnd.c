@@ -7,9 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "hw/layout.h"
 #include "hw/pci.h"
-#include "lib/config.h"
 #include "lib/log.h"
 #include "virtio/pci.h"
 #include "virtio/virtqueue.h"
@@ -20,29 +18,11 @@
 #define RND_MAX_PER_REQUEST	65536
 
 struct virtio_rnd {
-	const struct pci_platform *plat;
 	struct virtio_pci *t;
-	struct vq_mem mem;
-	struct virtio_irq irq;
-	unsigned gsi;
 	pthread_mutex_t lock;		/* kicks may come from any vCPU */
 	int broken_once;
 	struct vq_elem elem;		/* large: kept here, not on a vCPU's stack */
 };
-
-static int rnd_msi(void *opaque, uint64_t addr, uint32_t data)
-{
-	struct virtio_rnd *r = opaque;
-
-	return r->plat->msi(r->plat->opaque, addr, data);
-}
-
-static void rnd_intx(void *opaque, int level)
-{
-	struct virtio_rnd *r = opaque;
-
-	r->plat->intx(r->plat->opaque, r->gsi, level);
-}
 
 static int fill_random(void *buf, size_t len)
 {
@@ -82,13 +62,14 @@ static void rnd_queue_notify(void *dev, unsigned q)
 {
 	struct virtio_rnd *r = dev;
 	struct virtqueue *vq = virtio_pci_queue(r->t, 0);
+	const struct vq_mem *mem = virtio_pci_vq_mem(r->t);
 	int rc;
 
 	if (q != 0 || !vq)
 		return;
 	pthread_mutex_lock(&r->lock);
-	while ((rc = vq_pop(vq, &r->mem, &r->elem)) == 1)
-		if (vq_push(vq, &r->mem, &r->elem, rnd_fill(&r->elem)) < 0)
+	while ((rc = vq_pop(vq, mem, &r->elem)) == 1)
+		if (vq_push(vq, mem, &r->elem, rnd_fill(&r->elem)) < 0)
 			break;
 	if (rc < 0) {
 		log_error_once(&r->broken_once, "virtio-rnd: the guest broke its queue (%s); "
@@ -111,36 +92,18 @@ static const struct virtio_dev_ops rnd_ops = {
 static int rnd_init(struct pci_dev *dev, struct config *cfg, const char *node,
 		    char *err, size_t errlen)
 {
-	struct virtio_rnd *r;
-	bool msix = true;
+	struct virtio_rnd *r = calloc(1, sizeof(*r));
 	int rc;
 
-	if (config_get_bool(cfg, "virtio_msix", true, &msix) || !msix) {
-		snprintf(err, errlen, "%s: virtio-rnd: -W (MSI instead of MSI-X) is not available "
-			 "in this khyve yet", node);
-		return -ENOTSUP;
-	}
-	if (!dev->bus->platform.gpa || !dev->bus->platform.msi) {
-		snprintf(err, errlen, "%s: virtio-rnd: the machine gives no guest memory access", node);
-		return -EINVAL;
-	}
-	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->plat = &dev->bus->platform;
-	r->mem = (struct vq_mem){ r->plat->gpa, r->plat->opaque };
-	r->irq = (struct virtio_irq){ rnd_msi, rnd_intx, r };
-	r->gsi = layout_pci_intx_gsi(dev->slot, 0);
 	pthread_mutex_init(&r->lock, NULL);
-	rc = virtio_pci_init(dev, &rnd_ops, r, &r->mem, &r->irq, &r->t);
+	rc = virtio_pci_attach(dev, cfg, node, &rnd_ops, r, &r->t, err, errlen);
 	if (rc) {
-		snprintf(err, errlen, "%s: virtio-rnd: %s", node, strerror(-rc));
 		pthread_mutex_destroy(&r->lock);
 		free(r);
-		return rc;
 	}
-	dev->cfg[0x3c] = (uint8_t)r->gsi;	/* interrupt line, as the _PRT says */
-	return 0;
+	return rc;
 }
 
 static void rnd_destroy(struct pci_dev *dev)

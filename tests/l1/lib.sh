@@ -27,12 +27,15 @@ L1_SMP=${L1_SMP:-2}
 # Modules the L1 machine needs (DESIGN.md); dependencies are added from
 # modules.dep.  The guest needs the ACPI button (power button) and evdev, and
 # for virtio devices the virtio PCI transport and drivers (virtio-rng; the
-# hw_random core is built in, CONFIG_HW_RANDOM=y).  The guest init loads them
-# only in the modes that use them (wait, hwrng).
+# hw_random core is built in, CONFIG_HW_RANDOM=y), virtio-blk with ext4, and
+# virtio-net (ext4 asks the crypto API for crc32c, which no modprobe can
+# load here, so crc32c_generic comes first).  L1 needs tun for the taps.
+# The guest init loads them only in the modes that use them.
 L1_MODULES="irqbypass ccp kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
-virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p"
+virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p tun"
 L1_GUEST_MODULES="button evdev virtio_ring virtio virtio_pci_modern_dev
-virtio_pci_legacy_dev virtio_pci virtio_rng virtio_console"
+virtio_pci_legacy_dev virtio_pci virtio_rng virtio_console virtio_blk crc32c_generic
+ext4 virtio_net"
 
 l1_msg() { printf 'l1: %s\n' "$*" >&2; }
 l1_die() { printf 'l1: error: %s\n' "$*" >&2; return 1; }
@@ -172,6 +175,10 @@ l1_mkinitrd() {
     cp "$bb" "$tmp/bin/busybox"
     ln -s busybox "$tmp/bin/sh"
     cp "$init" "$tmp/init"; chmod 755 "$tmp/init"
+    if [ -n "${L1_INITRD_MODES:-}" ]; then
+        mkdir -p "$tmp/modes"
+        for f in "$L1_INITRD_MODES"/*.sh; do [ -e "$f" ] && cp "$f" "$tmp/modes/"; done
+    fi
     l1_copy_modules "$tmp" "$@" || { rm -rf "$tmp"; return 1; }
     ( cd "$tmp" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 ) |
         gzip -6 > "$out.tmp" && mv "$out.tmp" "$out"
@@ -191,9 +198,11 @@ l1_stale() {
 l1_guest_initrd() {
     l1_kernel || return 1
     local init=$L1_LIB_DIR/init/guest-init
-    if l1_stale "$L1_GUEST_INITRD" "$init" "$L1_LIB_DIR/lib.sh" "$L1_KDIR/.stamp-"*; then
+    if l1_stale "$L1_GUEST_INITRD" "$init" "$L1_LIB_DIR/lib.sh" "$L1_KDIR/.stamp-"* \
+            "$L1_LIB_DIR"/init/modes/*.sh; then
         l1_msg "building $L1_GUEST_INITRD"
-        l1_mkinitrd "$init" "$L1_GUEST_INITRD" $L1_GUEST_MODULES || return 1
+        L1_INITRD_MODES=$L1_LIB_DIR/init/modes \
+            l1_mkinitrd "$init" "$L1_GUEST_INITRD" $L1_GUEST_MODULES || return 1
     fi
 }
 
