@@ -4,7 +4,7 @@
 #   scripts/deps.sh demo    + what `make demo` boots with (QEMU for the L1 machine)
 #   scripts/deps.sh test    + what `make check` needs (cmocka, clang/libFuzzer, iasl...)
 set -uo pipefail
-BUILD=(build-essential libmd-dev pkg-config)
+BUILD=(build-essential libmd-dev liburing-dev pkg-config)
 DEMO=(qemu-system-x86 busybox-static cpio)
 TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3)
 

@@ -98,7 +98,7 @@ static const struct later_opt later_opts[] = {
 
 /* bhyve's emulations that khyve will have but does not yet. */
 static const char *const later_devices[] = {
-	"virtio-net", "virtio-blk", "virtio-9p",
+	"virtio-9p",
 	"virtio-scsi", "virtio-input", "ahci", "ahci-hd", "ahci-cd", "nvme",
 	"e1000", "passthru", "uart", "fbuf", "xhci", "hda",
 };
@@ -409,32 +409,12 @@ static int parse_pci_addr(const char *s, unsigned long v[3], char *why, size_t w
 /* pci_parse_legacy_config(): "key=value,key,..." where a bare key is true. */
 static int generic_config(struct config *cfg, const char *arg, const char *node, char *conf)
 {
-	for (char *tok = conf, *next; tok; tok = next) {
-		char *eq, var[512];
-		int rc;
+	char err[512] = "";
+	int rc = config_set_legacy(cfg, node, conf, err, sizeof(err));
 
-		next = strchr(tok, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*tok)
-			continue;	/* "a,,b" or a trailing comma */
-		eq = strchr(tok, '=');
-		if (eq)
-			*eq = '\0';
-		if (!*tok || !strcmp(tok, "device")) {
-			log_error("-s %s: invalid device option \"%s%s%s\"", arg, tok,
-				  eq ? "=" : "", eq ? eq + 1 : "");
-			return -EINVAL;
-		}
-		if ((size_t)snprintf(var, sizeof(var), "%s.%s", node, tok) >= sizeof(var)) {
-			log_error("-s %s: device option \"%s\" is too long", arg, tok);
-			return -EINVAL;
-		}
-		rc = set_var(cfg, 's', arg, var, eq ? eq + 1 : "true");
-		if (rc)
-			return rc;
-	}
-	return 0;
+	if (rc)
+		log_error("-s %s: %s", arg, err[0] ? err : strerror(-rc));
+	return rc;
 }
 
 static int slot_device(struct config *cfg, const char *arg, const unsigned long a[3],

@@ -4,7 +4,7 @@
 #include "hw/pci.h"
 
 extern const struct pci_devemu hostbridge_emu, amd_hostbridge_emu, lpc_emu, virtio_rnd_emu,
-	virtio_console_emu;
+	virtio_console_emu, virtio_blk_emu;
 
 static const struct pci_devemu *const pci_emulations[] = {
 	&hostbridge_emu,
@@ -12,6 +12,7 @@ static const struct pci_devemu *const pci_emulations[] = {
 	&lpc_emu,
 	&virtio_rnd_emu,
 	&virtio_console_emu,
+	&virtio_blk_emu,
 };
 
 const struct pci_devemu *pci_emul_find(const char *name)

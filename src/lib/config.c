@@ -720,3 +720,48 @@ void config_dump(struct config *cfg, FILE *out)
 {
 	dump_node(&cfg->root, out);
 }
+
+static int set_legacy_item(struct config *cfg, const char *node, char *tok, char *err,
+			   size_t errlen)
+{
+	char *eq = strchr(tok, '='), var[512];
+	int rc;
+
+	if (eq)
+		*eq = '\0';
+	if (!*tok || !strcmp(tok, "device")) {
+		snprintf(err, errlen, "invalid device option \"%s%s%s\"", tok, eq ? "=" : "",
+			 eq ? eq + 1 : "");
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(var, sizeof(var), "%s.%s", node, tok) >= sizeof(var)) {
+		snprintf(err, errlen, "device option \"%.64s...\" is too long", tok);
+		return -EINVAL;
+	}
+	rc = config_set(cfg, var, eq ? eq + 1 : "true");
+	if (rc == -ENOTDIR || rc == -EISDIR)
+		snprintf(err, errlen, "%s conflicts with variables already set under or above it",
+			 var);
+	else if (rc)
+		snprintf(err, errlen, "%s: %s", var, strerror(-rc));
+	return rc;
+}
+
+int config_set_legacy(struct config *cfg, const char *node, const char *opts,
+		      char *err, size_t errlen)
+{
+	char *copy = strdup(opts ? opts : ""), *next;
+	int rc = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	for (char *tok = copy; tok && !rc; tok = next) {
+		next = strchr(tok, ',');
+		if (next)
+			*next++ = '\0';
+		if (*tok)		/* "a,,b" or a trailing comma */
+			rc = set_legacy_item(cfg, node, tok, err, errlen);
+	}
+	free(copy);
+	return rc;
+}

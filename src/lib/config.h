@@ -58,6 +58,12 @@ int config_parse_file(struct config *cfg, const char *file, char *err, size_t er
 /* "path=value" as given to -o; -EINVAL (with err) when there is no '='. */
 int config_parse_assignment(struct config *cfg, const char *arg, char *err, size_t errlen);
 
+/* bhyve's pci_parse_legacy_config(): "key=value,key,..." into node.key (a
+ * bare key means true; empty items are skipped; "device" is reserved).
+ * -EINVAL etc. with "what: why" in err. */
+int config_set_legacy(struct config *cfg, const char *node, const char *opts,
+		      char *err, size_t errlen);
+
 /* config.dump: every variable as "path=value" (raw), one per line, in
  * insertion order of the tree. */
 void config_dump(struct config *cfg, FILE *out);
