@@ -29,10 +29,11 @@ L1_SMP=${L1_SMP:-2}
 # for virtio devices the virtio PCI transport and drivers (virtio-rng; the
 # hw_random core is built in, CONFIG_HW_RANDOM=y), virtio-blk with ext4, and
 # virtio-net (ext4 asks the crypto API for crc32c, which no modprobe can
-# load here, so crc32c_generic comes first).  L1 needs tun for the taps.
+# load here, so crc32c_generic comes first).  L1 needs tun for the taps and
+# vhost_net for the QEMU peer in bench/net.
 # The guest init loads them only in the modes that use them.
 L1_MODULES="irqbypass ccp kvm kvm-amd virtio_ring virtio virtio_pci_modern_dev
-virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p tun"
+virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p tun vhost_net"
 L1_GUEST_MODULES="button evdev virtio_ring virtio virtio_pci_modern_dev
 virtio_pci_legacy_dev virtio_pci virtio_rng virtio_console virtio_blk crc32c_generic
 ext4 virtio_net"
