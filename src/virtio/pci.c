@@ -24,6 +24,7 @@
 #define PCI_INTERRUPT_LINE	0x3c
 #define PCI_INTERRUPT_PIN	0x3d
 #define PCI_REVISION		0x08
+#define PCI_CAP_ID_MSI		0x05
 #define PCI_CAP_ID_MSIX		0x11
 #define PCI_CAP_ID_VNDR		0x09
 
@@ -34,6 +35,10 @@
 #define CAP_NOTIFY		0x80	/* 20 bytes */
 #define CAP_PCICFG		0x98	/* 20 bytes */
 #define CAP_END			0xac
+/* Without MSI-X (-W) the vendor capabilities stay where they are, the
+ * MSI-X bytes at 0x40 go unused and MSI follows the vendor capabilities. */
+#define CAP_MSI			CAP_END
+#define CAP_MSI_END		(CAP_MSI + MSI_LEN)
 #define PCICFG_BAR		(CAP_PCICFG + 4)
 #define PCICFG_OFFSET		(CAP_PCICFG + 8)
 #define PCICFG_LENGTH		(CAP_PCICFG + 12)
@@ -43,6 +48,19 @@
 #define MSIX_CTL_MASKALL	0x4000
 #define MSIX_CTL_ENABLE		0x8000
 #define MSIX_ENTRY_MASKED	1u
+
+/* The MSI capability, 64-bit layout with per-vector masking (PCI 3.0
+ * 6.8.1); offsets within it. */
+#define MSI_CTL			0x02
+#define MSI_ADDR		0x04	/* low dword, then the high one at 0x08 */
+#define MSI_DATA		0x0c
+#define MSI_MASK		0x10
+#define MSI_PENDING		0x14
+#define MSI_LEN			0x18
+#define MSI_CTL_ENABLE		0x0001
+#define MSI_CTL_64BIT		0x0080
+#define MSI_CTL_MASKABLE	0x0100	/* per-vector masking */
+#define MSI_VEC0		1u	/* mask/pending bit of the one message */
 
 enum {
 	VIRTIO_PCI_CAP_COMMON_CFG = 1,
@@ -75,7 +93,9 @@ struct virtio_pci {
 		struct vq_mem mem;
 		struct virtio_irq irq;
 	} bus;
-	unsigned nvec;			/* MSI-X table entries: queues + config */
+	bool msix;			/* MSI-X capability, else MSI (-W) */
+	unsigned nvec;			/* MSI-X table entries: queues + config,
+					 * 0 without MSI-X */
 	/* Between a reset request and the end of ops->reset: kicks are
 	 * dropped so the device is not restarted while it quiesces.  Not
 	 * checkpoint state (checkpoints happen with vCPUs stopped). */
@@ -92,14 +112,26 @@ static bool msix_enabled(const struct virtio_pci *t)
 	return t->s.msix_ctl & MSIX_CTL_ENABLE;
 }
 
+static bool msi_enabled(const struct virtio_pci *t)
+{
+	return !t->msix && (t->s.msi.ctl & MSI_CTL_ENABLE);
+}
+
 /* Command register bit 10: the driver masks INTx (Linux does while it
  * sets up MSI-X, and for devices it drives by polling). */
 #define PCI_COMMAND_INTX_DISABLE_HI	0x04	/* bit 10, in the high byte */
 
+/* An enabled MSI or MSI-X takes the function off its INTx pin (PCI 3.0
+ * 6.8.1.3), so the line follows the ISR only when both are off. */
+static bool intx_wanted(const struct virtio_pci *t)
+{
+	return !msix_enabled(t) && !msi_enabled(t) && t->s.isr != 0 &&
+	       !(t->pdev->cfg[0x05] & PCI_COMMAND_INTX_DISABLE_HI);
+}
+
 static void update_intx(struct virtio_pci *t)
 {
-	bool level = !msix_enabled(t) && t->s.isr != 0 &&
-		     !(t->pdev->cfg[0x05] & PCI_COMMAND_INTX_DISABLE_HI);
+	bool level = intx_wanted(t);
 
 	if (level == t->s.intx_level)
 		return;
@@ -114,13 +146,20 @@ static bool msix_masked(const struct virtio_pci *t, unsigned vec)
 	       (t->s.msix[vec].ctrl & MSIX_ENTRY_MASKED);
 }
 
+/* MSI-X and MSI messages leave the same way, sent as the guest wrote
+ * them: the transport checks neither, the platform (KVM_SIGNAL_MSI)
+ * decides what an address means. */
+static void send_msg(struct virtio_pci *t, uint64_t addr, uint32_t data)
+{
+	if (t->irq->msi)
+		t->irq->msi(t->irq->opaque, addr, data);
+}
+
 static void msix_send(struct virtio_pci *t, unsigned vec)
 {
 	const struct virtio_msix_entry *e = &t->s.msix[vec];
 
-	if (t->irq->msi)
-		t->irq->msi(t->irq->opaque,
-			    (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
+	send_msg(t, (uint64_t)e->addr_hi << 32 | e->addr_lo, e->data);
 }
 
 /* A masked vector is remembered in the PBA and sent on unmask (PCI MSI-X
@@ -149,7 +188,28 @@ static void msix_deliver_pending(struct virtio_pci *t)
 	}
 }
 
-/* isr_bit: 1 for a used buffer, 2 for a config change (spec 4.1.4.5). */
+/* MSI with per-vector masking keeps a masked message pending, sent when
+ * the driver unmasks it, as MSI-X does with the PBA. */
+static void msi_fire(struct virtio_pci *t)
+{
+	if (t->s.msi.mask & MSI_VEC0)
+		t->s.msi.pending |= MSI_VEC0;
+	else
+		send_msg(t, t->s.msi.addr, t->s.msi.data);
+}
+
+static void msi_deliver_pending(struct virtio_pci *t)
+{
+	if (msi_enabled(t) && (t->s.msi.pending & MSI_VEC0) &&
+	    !(t->s.msi.mask & MSI_VEC0)) {
+		t->s.msi.pending = 0;
+		send_msg(t, t->s.msi.addr, t->s.msi.data);
+	}
+}
+
+/* isr_bit: 1 for a used buffer, 2 for a config change (spec 4.1.4.5).
+ * Without MSI-X the ISR says why, for INTx and for the single MSI
+ * message alike: the driver's handler reads it to know. */
 static void raise_irq(struct virtio_pci *t, uint16_t vec, uint8_t isr_bit)
 {
 	if (msix_enabled(t)) {
@@ -158,7 +218,10 @@ static void raise_irq(struct virtio_pci *t, uint16_t vec, uint8_t isr_bit)
 		return;
 	}
 	t->s.isr |= isr_bit;
-	update_intx(t);
+	if (msi_enabled(t))
+		msi_fire(t);
+	else
+		update_intx(t);
 }
 
 static void config_irq(struct virtio_pci *t)
@@ -180,8 +243,9 @@ static uint64_t offered(const struct virtio_pci *t)
 	return t->ops->features | VIRTIO_PCI_TRANSPORT_FEATURES;
 }
 
-/* Virtio-level reset: MSI-X table and enable are PCI function state and
- * survive it (as in QEMU); pending bits and vector bindings do not. */
+/* Virtio-level reset: MSI-X table, MSI registers and their enables are
+ * PCI function state and survive it (as in QEMU); pending bits (of events
+ * the reset forgets) and vector bindings do not. */
 static void transport_reset(struct virtio_pci *t)
 {
 	struct virtio_pci_state *s = &t->s;
@@ -193,6 +257,7 @@ static void transport_reset(struct virtio_pci *t)
 	s->status = 0;
 	s->isr = 0;
 	memset(s->pba, 0, sizeof(s->pba));
+	s->msi.pending = 0;
 	for (unsigned i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
 		struct virtio_pci_queue *q = &s->q[i];
 
@@ -208,6 +273,8 @@ static struct virtio_pci_queue *selected(struct virtio_pci *t)
 	return t->s.queue_select < t->ops->nqueues ? &t->s.q[t->s.queue_select] : NULL;
 }
 
+/* Without MSI-X nvec is 0: every mapping fails and reads back
+ * NO_VECTOR (spec 4.1.5.1.2.1). */
 static uint16_t checked_vector(const struct virtio_pci *t, uint64_t v)
 {
 	return v < t->nvec ? (uint16_t)v : VIRTIO_MSI_NO_VECTOR;
@@ -600,18 +667,30 @@ static void put_vcap(struct pci_dev *d, unsigned at, unsigned next,
 	pci_cfg_write32(d, at + 12, size);
 }
 
+/* The interrupt capability heads the list, the vendor ones follow it.
+ * MSI's registers from message control on live in the state (dyn_byte). */
+static void build_irq_cap(struct virtio_pci *t)
+{
+	struct pci_dev *d = t->pdev;
+	unsigned at = t->msix ? CAP_MSIX : CAP_MSI;
+
+	d->cfg[PCI_CAP_PTR] = (uint8_t)at;
+	d->cfg[at] = t->msix ? PCI_CAP_ID_MSIX : PCI_CAP_ID_MSI;
+	d->cfg[at + 1] = CAP_COMMON;
+	if (!t->msix)
+		return;
+	pci_cfg_write16(d, MSIX_CTL, (uint16_t)(t->nvec - 1));
+	pci_cfg_write32(d, CAP_MSIX + 4, VIRTIO_PCI_MSIX_BAR);	/* table @0 */
+	pci_cfg_write32(d, CAP_MSIX + 8, VIRTIO_PCI_MSIX_PBA | VIRTIO_PCI_MSIX_BAR);
+}
+
 static void build_caps(struct virtio_pci *t)
 {
 	struct pci_dev *d = t->pdev;
 	bool devcfg = t->ops->config_len > 0;
 
 	d->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
-	d->cfg[PCI_CAP_PTR] = CAP_MSIX;
-	d->cfg[CAP_MSIX] = PCI_CAP_ID_MSIX;
-	d->cfg[CAP_MSIX + 1] = CAP_COMMON;
-	pci_cfg_write16(d, MSIX_CTL, (uint16_t)(t->nvec - 1));
-	pci_cfg_write32(d, CAP_MSIX + 4, VIRTIO_PCI_MSIX_BAR);	/* table @0 */
-	pci_cfg_write32(d, CAP_MSIX + 8, VIRTIO_PCI_MSIX_PBA | VIRTIO_PCI_MSIX_BAR);
+	build_irq_cap(t);
 	put_vcap(d, CAP_COMMON, CAP_ISR, 16, VIRTIO_PCI_CAP_COMMON_CFG,
 		 VIRTIO_PCI_COMMON_OFF, VIRTIO_PCI_COMMON_LEN);
 	put_vcap(d, CAP_ISR, devcfg ? CAP_DEVICE : CAP_NOTIFY, 16,
@@ -625,23 +704,91 @@ static void build_caps(struct virtio_pci *t)
 	put_vcap(d, CAP_PCICFG, 0, 20, VIRTIO_PCI_CAP_PCI_CFG, 0, 0);
 }
 
+/* End of the config bytes the transport answers for. */
+static unsigned cap_end(const struct virtio_pci *t)
+{
+	return t->msix ? CAP_END : CAP_MSI_END;
+}
+
+static void put_le(uint8_t *p, unsigned len, uint64_t v)
+{
+	for (unsigned i = 0; i < len; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned len)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < len; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
+/* The MSI capability as the guest sees it (bytes 0 and 1, id and next,
+ * come from cfg[]).  One message: Multiple Message Capable and Enable
+ * stay 0. */
+static void msi_image(const struct virtio_msi_regs *m, uint8_t img[MSI_LEN])
+{
+	memset(img, 0, MSI_LEN);
+	put_le(img + MSI_CTL, 2, MSI_CTL_64BIT | MSI_CTL_MASKABLE | m->ctl);
+	put_le(img + MSI_ADDR, 8, m->addr);
+	put_le(img + MSI_DATA, 2, m->data);
+	put_le(img + MSI_MASK, 4, m->mask);
+	put_le(img + MSI_PENDING, 4, m->pending);
+}
+
+/* What the guest may change in each byte of the MSI capability: the
+ * enable bit, the dword-aligned address, the 16-bit data, the one mask
+ * bit.  The rest (pending included) is read-only. */
+static const uint8_t msi_wmask[MSI_LEN] = {
+	[MSI_CTL] = MSI_CTL_ENABLE,
+	[MSI_ADDR] = 0xfc, [MSI_ADDR + 1] = 0xff, [MSI_ADDR + 2] = 0xff,
+	[MSI_ADDR + 3] = 0xff, [MSI_ADDR + 4] = 0xff, [MSI_ADDR + 5] = 0xff,
+	[MSI_ADDR + 6] = 0xff, [MSI_ADDR + 7] = 0xff,
+	[MSI_DATA] = 0xff, [MSI_DATA + 1] = 0xff,
+	[MSI_MASK] = MSI_VEC0,
+};
+
+static void msi_set_byte(struct virtio_msi_regs *m, unsigned i, uint8_t b)
+{
+	uint8_t img[MSI_LEN];
+
+	msi_image(m, img);
+	img[i] = (uint8_t)((img[i] & ~msi_wmask[i]) | (b & msi_wmask[i]));
+	m->ctl = (uint16_t)(get_le(img + MSI_CTL, 2) & MSI_CTL_ENABLE);
+	m->addr = get_le(img + MSI_ADDR, 8);
+	m->data = (uint16_t)get_le(img + MSI_DATA, 2);
+	m->mask = (uint32_t)get_le(img + MSI_MASK, 4);
+}
+
+static bool is_msi_reg(const struct virtio_pci *t, unsigned off)
+{
+	return !t->msix && off >= CAP_MSI + MSI_CTL && off < CAP_MSI_END;
+}
+
 /* Byte `off` of the registers kept in the state rather than cfg[]. */
 static bool dyn_byte(const struct virtio_pci *t, unsigned off, uint8_t *b)
 {
 	const struct virtio_pci_state *s = &t->s;
+	uint8_t img[MSI_LEN];
 
-	if (off == MSIX_CTL + 1)
+	if (t->msix && off == MSIX_CTL + 1) {
 		*b = (uint8_t)((t->nvec - 1) >> 8 | s->msix_ctl >> 8);
-	else if (off == PCICFG_BAR)
+	} else if (is_msi_reg(t, off)) {
+		msi_image(&s->msi, img);
+		*b = img[off - CAP_MSI];
+	} else if (off == PCICFG_BAR) {
 		*b = s->pci_cfg.bar;
-	else if (off >= PCICFG_OFFSET && off < PCICFG_OFFSET + 4)
+	} else if (off >= PCICFG_OFFSET && off < PCICFG_OFFSET + 4) {
 		*b = (uint8_t)(s->pci_cfg.offset >> (8 * (off - PCICFG_OFFSET)));
-	else if (off >= PCICFG_LENGTH && off < PCICFG_LENGTH + 4)
+	} else if (off >= PCICFG_LENGTH && off < PCICFG_LENGTH + 4) {
 		*b = (uint8_t)(s->pci_cfg.length >> (8 * (off - PCICFG_LENGTH)));
-	else if (off >= PCICFG_DATA && off < PCICFG_DATA + 4)
+	} else if (off >= PCICFG_DATA && off < PCICFG_DATA + 4) {
 		*b = s->pci_cfg.data[off - PCICFG_DATA];
-	else
+	} else {
 		return false;
+	}
 	return true;
 }
 
@@ -650,8 +797,10 @@ static void set_dyn_byte(struct virtio_pci *t, unsigned off, uint8_t b)
 	struct virtio_pci_state *s = &t->s;
 	unsigned sh;
 
-	if (off == MSIX_CTL + 1) {
+	if (t->msix && off == MSIX_CTL + 1) {
 		s->msix_ctl = (uint16_t)((b << 8) & (MSIX_CTL_ENABLE | MSIX_CTL_MASKALL));
+	} else if (is_msi_reg(t, off)) {
+		msi_set_byte(&s->msi, off - CAP_MSI, b);
 	} else if (off == PCICFG_BAR) {
 		s->pci_cfg.bar = b;
 	} else if (off >= PCICFG_OFFSET && off < PCICFG_OFFSET + 4) {
@@ -722,7 +871,7 @@ bool virtio_pci_cfg_read(struct pci_dev *pdev, unsigned off, unsigned size,
 	struct virtio_pci *t = pdev->priv;
 	uint32_t v = 0;
 
-	if (off < CAP_MSIX || off >= CAP_END)
+	if (off < CAP_MSIX || off >= cap_end(t))
 		return false;
 	/* pci.c guarantees off + size <= 256 */
 	if (off == PCICFG_DATA)
@@ -747,13 +896,14 @@ bool virtio_pci_cfg_write(struct pci_dev *pdev, unsigned off, unsigned size,
 
 	if (off < CAP_MSIX)
 		return false;		/* the standard header: pci.c's job */
-	if (off >= CAP_END)
+	if (off >= cap_end(t))
 		return true;		/* nothing writable up there */
 	pthread_mutex_lock(&t->lock);
-	for (unsigned i = 0; i < size && off + i < CAP_END; i++)
+	for (unsigned i = 0; i < size && off + i < cap_end(t); i++)
 		set_dyn_byte(t, off + i, (uint8_t)(val >> (8 * i)));
-	update_intx(t);			/* MSI-X enable takes over from INTx */
+	update_intx(t);			/* MSI(-X) enable takes over from INTx */
 	msix_deliver_pending(t);	/* function unmask */
+	msi_deliver_pending(t);		/* MSI unmask */
 	pthread_mutex_unlock(&t->lock);
 	if (off == PCICFG_DATA)
 		window_write(t);
@@ -813,13 +963,14 @@ static int transport_setup(struct virtio_pci *t, struct pci_dev *pdev)
 		return rc;
 	}
 	t->pdev = pdev;
-	t->nvec = t->ops->nqueues + 1;
+	t->nvec = t->msix ? t->ops->nqueues + 1 : 0;
 	msix_init(t);
 	transport_reset(t);
 	set_identity(t);
 	build_caps(t);
-	rc = pci_bar_alloc(pdev, VIRTIO_PCI_MSIX_BAR, PCI_BAR_MEM32,
-			   VIRTIO_PCI_MSIX_BAR_SIZE, &virtio_pci_msix_ops, t);
+	if (t->msix)
+		rc = pci_bar_alloc(pdev, VIRTIO_PCI_MSIX_BAR, PCI_BAR_MEM32,
+				   VIRTIO_PCI_MSIX_BAR_SIZE, &virtio_pci_msix_ops, t);
 	if (!rc)
 		rc = pci_bar_alloc(pdev, VIRTIO_PCI_BAR, PCI_BAR_MEM64,
 				   VIRTIO_PCI_BAR_SIZE, &virtio_pci_bar_ops, t);
@@ -831,7 +982,8 @@ static int transport_setup(struct virtio_pci *t, struct pci_dev *pdev)
 	return 0;
 }
 
-static struct virtio_pci *transport_new(const struct virtio_dev_ops *ops, void *dev, int *rc)
+static struct virtio_pci *transport_new(const struct virtio_dev_ops *ops, void *dev,
+					bool msix, int *rc)
 {
 	struct virtio_pci *t;
 
@@ -845,6 +997,7 @@ static struct virtio_pci *transport_new(const struct virtio_dev_ops *ops, void *
 	}
 	t->ops = ops;
 	t->dev = dev;
+	t->msix = msix;
 	return t;
 }
 
@@ -853,7 +1006,7 @@ int virtio_pci_init(struct pci_dev *pdev, const struct virtio_dev_ops *ops,
 		    const struct virtio_irq *irq, struct virtio_pci **out)
 {
 	int rc;
-	struct virtio_pci *t = transport_new(ops, dev, &rc);
+	struct virtio_pci *t = transport_new(ops, dev, true, &rc);
 
 	if (!t)
 		return rc;
@@ -879,6 +1032,21 @@ static void bus_intx(void *opaque, int level)
 	t->bus.plat->intx(t->bus.plat->opaque, t->bus.gsi, level);
 }
 
+/* bhyve's virtio_msix is global: -W turns every virtio device to MSI. */
+static int msix_option(struct config *cfg, const char *node,
+		       const struct virtio_dev_ops *ops, bool *msix,
+		       char *err, size_t errlen)
+{
+	const char *v;
+
+	if (!config_get_bool(cfg, "virtio_msix", true, msix))
+		return 0;
+	v = config_get(cfg, "virtio_msix");
+	snprintf(err, errlen, "%s: %s: virtio_msix=%s: not a boolean", node,
+		 ops->name, v ? v : "(not a value)");
+	return -EINVAL;
+}
+
 int virtio_pci_attach(struct pci_dev *pdev, struct config *cfg, const char *node,
 		      const struct virtio_dev_ops *ops, void *dev,
 		      struct virtio_pci **out, char *err, size_t errlen)
@@ -888,17 +1056,15 @@ int virtio_pci_attach(struct pci_dev *pdev, struct config *cfg, const char *node
 	bool msix = true;
 	int rc;
 
-	if (config_get_bool(cfg, "virtio_msix", true, &msix) || !msix) {
-		snprintf(err, errlen, "%s: %s: -W (MSI instead of MSI-X) is not available "
-			 "in this khyve yet", node, ops->name);
-		return -ENOTSUP;
-	}
+	rc = msix_option(cfg, node, ops, &msix, err, errlen);
+	if (rc)
+		return rc;
 	if (!plat->gpa || !plat->msi || !plat->intx) {
 		snprintf(err, errlen, "%s: %s: the machine gives no guest memory access or "
 			 "interrupts", node, ops->name);
 		return -EINVAL;
 	}
-	t = transport_new(ops, dev, &rc);
+	t = transport_new(ops, dev, msix, &rc);
 	if (t) {
 		t->bus.plat = plat;
 		t->bus.gsi = layout_pci_intx_gsi(pdev->slot, 0);
@@ -988,6 +1154,23 @@ void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_state *out)
 	pthread_mutex_unlock(&t->lock);
 }
 
+/* The function has either MSI-X or MSI: the other one's registers must
+ * be as after reset, and only the bits the guest can set may be set. */
+static int irq_state_check(const struct virtio_pci *t, const struct virtio_pci_state *s)
+{
+	const struct virtio_msi_regs *m = &s->msi;
+
+	bool msi_clear = !m->ctl && !m->addr && !m->data && !m->mask && !m->pending;
+
+	if (t->msix)
+		return (s->msix_ctl & ~(MSIX_CTL_ENABLE | MSIX_CTL_MASKALL)) ||
+		       !msi_clear ? -EINVAL : 0;
+	if (s->msix_ctl || (m->ctl & ~MSI_CTL_ENABLE) || (m->addr & 3) ||
+	    (m->mask & ~MSI_VEC0) || (m->pending & ~MSI_VEC0))
+		return -EINVAL;
+	return 0;
+}
+
 static int state_check(const struct virtio_pci *t, const struct virtio_pci_state *s)
 {
 	for (unsigned i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
@@ -1004,9 +1187,7 @@ static int state_check(const struct virtio_pci *t, const struct virtio_pci_state
 	}
 	if (s->msix_config != VIRTIO_MSI_NO_VECTOR && s->msix_config >= t->nvec)
 		return -EINVAL;
-	if (s->msix_ctl & ~(MSIX_CTL_ENABLE | MSIX_CTL_MASKALL))
-		return -EINVAL;
-	return 0;
+	return irq_state_check(t, s);
 }
 
 int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *in)
@@ -1022,9 +1203,10 @@ int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *in)
 		t->s.pba[v / 64] &= ~(1ull << (v % 64));
 	/* Re-drive the line from the restored ISR rather than trusting the
 	 * saved level: inverting it makes update_intx() call intx(). */
-	t->s.intx_level = !(!msix_enabled(t) && t->s.isr);
+	t->s.intx_level = !intx_wanted(t);
 	update_intx(t);
 	msix_deliver_pending(t);
+	msi_deliver_pending(t);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
 }

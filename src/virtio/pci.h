@@ -5,6 +5,12 @@
  * (BAR 4, 64-bit: common 0x0000, ISR 0x1000, device 0x2000, notify 0x3000,
  * as QEMU lays it out).  Legacy/transitional is not offered.
  *
+ * With virtio_msix=false (bhyve's -W) the function has no MSI-X capability
+ * and no BAR 1 but a PCI MSI capability with one message (64-bit address,
+ * per-vector masking): every interrupt sets the ISR bits, as for INTx, and
+ * sends that message while MSI is enabled; the vector registers of the
+ * common config read VIRTIO_MSI_NO_VECTOR whatever is written.
+ *
  * Usage from a device emulation:
  *   init:      virtio_pci_attach(pdev, cfg, node, &my_ops, mydev, &t, err, n)
  *              on the machine's bus, or virtio_pci_init(pdev, &my_ops, mydev,
@@ -114,6 +120,15 @@ struct virtio_msix_entry {
 	uint32_t addr_lo, addr_hi, data, ctrl;	/* ctrl bit 0: masked */
 };
 
+/* The writable and pending bits of the MSI capability (-W); all zero when
+ * the function has MSI-X instead. */
+struct virtio_msi_regs {
+	uint16_t ctl;			/* message control: bit 0 (enable) only */
+	uint64_t addr;			/* bits 1:0 are zero */
+	uint16_t data;
+	uint32_t mask, pending;		/* bit 0 only: the one message */
+};
+
 struct virtio_pci_queue {
 	uint16_t size;			/* queue_size as the driver set it */
 	uint16_t msix_vector;
@@ -134,6 +149,7 @@ struct virtio_pci_state {
 	uint16_t msix_ctl;		/* MSI-X message control: bits 14, 15 */
 	struct virtio_msix_entry msix[VIRTIO_PCI_MAX_VECTORS];
 	uint64_t pba[(VIRTIO_PCI_MAX_VECTORS + 63) / 64];
+	struct virtio_msi_regs msi;
 	struct {			/* VIRTIO_PCI_CAP_PCI_CFG window */
 		uint8_t bar;
 		uint32_t offset, length;
@@ -144,16 +160,17 @@ struct virtio_pci_state {
 
 struct virtio_pci;
 
-/* Sets up pdev (ids, capabilities, BARs 1 and 4) for the device.  ops,
- * mem and irq must outlive the transport.  0 or -EINVAL / -ENOMEM /
- * -ENOSPC. */
+/* Sets up pdev (ids, capabilities, BARs 1 and 4) for the device, with
+ * MSI-X.  ops, mem and irq must outlive the transport.  irq->msi sends
+ * MSI-X and MSI messages alike.  0 or -EINVAL / -ENOMEM / -ENOSPC. */
 int virtio_pci_init(struct pci_dev *pdev, const struct virtio_dev_ops *ops,
 		    void *dev, const struct vq_mem *mem,
 		    const struct virtio_irq *irq, struct virtio_pci **out);
 /* virtio_pci_init() for a device on the machine's PCI bus: guest memory and
  * interrupts come from pdev->bus->platform, INTx is pin A routed as
- * hw/layout.h says, and the device node's virtio_msix (-W) is honoured.
- * On failure err says "NODE: NAME: reason". */
+ * hw/layout.h says, and the global virtio_msix (false with -W: MSI
+ * instead of MSI-X, as bhyve) is honoured.  On failure err says
+ * "NODE: NAME: reason". */
 int virtio_pci_attach(struct pci_dev *pdev, struct config *cfg, const char *node,
 		      const struct virtio_dev_ops *ops, void *dev,
 		      struct virtio_pci **out, char *err, size_t errlen);

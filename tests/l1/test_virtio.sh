@@ -6,6 +6,10 @@
 #        (1af4:1044), hw_random selects it (rng_current = virtio_rng.N), 64
 #        bytes read from /dev/hwrng with more than 8 distinct values, the
 #        queue's interrupts delivered as MSI-X (PCI-MSI, count > 0); exit 1
+#   -c 1, -W -s 4,virtio-rnd, khyve.test=hwrng: the device has MSI, not
+#        MSI-X; Linux's virtio_pci does not use plain MSI and falls back to
+#        INTx, so the same 64 bytes arrive with the device's interrupt on
+#        an IO-APIC line (count > 0) and none as PCI-MSI; exit 1
 #   -c 1, -s 4,virtio-console,org.khyve.test=SOCK, khyve.test=vport: the
 #        guest's virtio_console driver completes the multiport handshake,
 #        the port appears with its name, a line the guest writes reaches a
@@ -43,6 +47,25 @@ fi
 t_expect_console $name 'KHYVE-GUEST-IRQ: [0-9]+: [1-9][0-9]* PCI-MSI [0-9]+-edge virtio[0-9]+-input$' \
     "the request queue interrupts arrive as MSI-X (virtioN-input, count > 0)"
 t_expect_console $name 'KHYVE-GUEST-ACTION=poweroff$' "guest ran poweroff -f"
+t_expect_rc $name 1
+t_expect_clean $name
+
+# -W: MSI instead of MSI-X, which Linux's virtio_pci passes over for INTx.
+name=hwrng-msi-c1
+kv_run $name 120 1 hwrng -W -s 4,virtio-rnd
+t_expect_console $name 'KHYVE-GUEST-PCI [0-9a-f:.]+:04\.0 0x1af4:0x1044 driver=virtio-pci$' \
+    "guest sees 1af4:1044 at slot 4, bound by virtio-pci"
+t_expect_console $name 'KHYVE-GUEST-HWRNG-CURRENT=virtio_rng\.[0-9]+$' \
+    "hw_random uses the virtio RNG (rng_current)"
+t_expect_console $name 'KHYVE-GUEST-HWRNG-BYTES=64$' "64 bytes read from /dev/hwrng"
+t_expect_console $name 'KHYVE-GUEST-IRQ: [0-9]+: [1-9][0-9]* IO-APIC [0-9]+-fasteoi virtio[0-9]+$' \
+    "the device interrupts on an IO-APIC line (INTx, count > 0)"
+if tr -d '\r' < "$KHYVE_L1_OUT/$name.console" | grep -aEq '^KHYVE-GUEST-IRQ:.*PCI-MSI.*virtio'; then
+    t_fail "$name: a virtio interrupt is PCI-MSI although the device has no MSI-X"
+    t_show $name
+else
+    t_pass "$name: no virtio interrupt is PCI-MSI"
+fi
 t_expect_rc $name 1
 t_expect_clean $name
 

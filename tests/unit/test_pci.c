@@ -142,7 +142,8 @@ static void test_registry(void **state)
 	assert_non_null(pci_emul_find("hostbridge"));
 	assert_non_null(pci_emul_find("amd_hostbridge"));
 	assert_non_null(pci_emul_find("lpc"));
-	assert_null(pci_emul_find("virtio-blk"));
+	assert_non_null(pci_emul_find("virtio-blk"));
+	assert_null(pci_emul_find("virtio-9p"));
 }
 
 int main(void)

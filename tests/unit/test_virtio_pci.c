@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
+#include "lib/config.h"
 #include "virtio/pci.h"
 
 #define SLOT		4
@@ -23,6 +25,9 @@
 #define BUF_GPA		0x4000
 #define QSIZE		16
 #define MSI_ADDR	0xfee01000ull
+#define MSI_CAP_ID	0x05
+#define MSIX_CAP_ID	0x11
+#define INTX_GSI	(16 + SLOT % 8)	/* layout_pci_intx_gsi(SLOT, pin A) */
 
 /* ---- the fake device: virtio-rng whose entropy is a counter ---- */
 
@@ -115,8 +120,9 @@ struct fixture {
 	uint64_t msi_addr;
 	uint32_t msi_data;
 	int intx;
+	unsigned intx_gsi;		/* of the last platform intx call */
 	uint64_t bar4, bar1;
-	unsigned common, notify, isr, device, pcicfg, msix;
+	unsigned common, notify, isr, device, pcicfg, msix, msi;
 };
 
 static void *fake_gpa(void *opaque, uint64_t gpa, uint64_t len)
@@ -141,6 +147,15 @@ static int fake_msi(void *opaque, uint64_t addr, uint32_t data)
 static void fake_intx(void *opaque, int level)
 {
 	((struct fixture *)opaque)->intx = level;
+}
+
+/* The bus platform, for transports made by virtio_pci_attach(). */
+static void plat_intx(void *opaque, unsigned gsi, int level)
+{
+	struct fixture *f = opaque;
+
+	f->intx = level;
+	f->intx_gsi = gsi;
 }
 
 static void emu_destroy(struct pci_dev *d)
@@ -211,11 +226,9 @@ static unsigned find_cap_id(struct fixture *f, uint8_t id)
 
 static const struct virtio_dev_ops *cur_ops = &rng_ops;
 
-static int setup(void **state)
+static struct fixture *fixture_new(void)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct pci_dev *d = calloc(1, sizeof(*d));
-	struct virtio_pci *t = NULL;
 
 	io_bus_init(&f->pio, "pio");
 	io_bus_init(&f->mmio, "mmio");
@@ -224,11 +237,24 @@ static int setup(void **state)
 	io_bus_add(&f->pio, LAYOUT_PCI_CONFIG_DATA, 4, &pci_cfg_data_ops, &f->pci);
 	f->mem = (struct vq_mem){ .gpa = fake_gpa, .opaque = f };
 	f->irq = (struct virtio_irq){ .msi = fake_msi, .intx = fake_intx, .opaque = f };
+	f->pci.platform = (struct pci_platform){ fake_gpa, fake_msi, plat_intx, f };
 	memcpy(f->rng.cfg, "\x10\x11\x12\x13\x14\x15\x16\x17", 8);
+	return f;
+}
+
+static struct pci_dev *dev_new(struct fixture *f, unsigned slot)
+{
+	struct pci_dev *d = calloc(1, sizeof(*d));
+
 	d->bus = &f->pci;
 	d->emu = &fake_emu;
-	d->slot = SLOT;
-	assert_int_equal(virtio_pci_init(d, cur_ops, &f->rng, &f->mem, &f->irq, &t), 0);
+	d->slot = (uint8_t)slot;
+	return d;
+}
+
+/* Plugs d into SLOT and finds what a driver looks for. */
+static void fixture_finish(struct fixture *f, struct pci_dev *d, struct virtio_pci *t)
+{
 	f->rng.t = t;
 	f->pci.dev[SLOT][0] = d;
 	cfg_wr(f, 0x04, 2, 0x6);	/* memory space + bus master */
@@ -239,7 +265,49 @@ static int setup(void **state)
 	f->isr = find_vcap(f, 3);
 	f->device = find_vcap(f, 4);
 	f->pcicfg = find_vcap(f, 5);
-	f->msix = find_cap_id(f, 0x11);
+	f->msix = find_cap_id(f, MSIX_CAP_ID);
+	f->msi = find_cap_id(f, MSI_CAP_ID);
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct pci_dev *d = dev_new(f, SLOT);
+	struct virtio_pci *t = NULL;
+
+	assert_int_equal(virtio_pci_init(d, cur_ops, &f->rng, &f->mem, &f->irq, &t), 0);
+	fixture_finish(f, d, t);
+	*state = f;
+	return 0;
+}
+
+/* virtio_pci_attach() of fake device r as d, the config saying
+ * virtio_msix=value (unset if NULL). */
+static int attach(struct pci_dev *d, struct fake_rng *r, const char *value,
+		  char *err, size_t errlen)
+{
+	struct config *cfg = config_new();
+	char node[32];
+	int rc;
+
+	assert_non_null(cfg);
+	if (value)
+		assert_int_equal(config_set(cfg, "virtio_msix", value), 0);
+	snprintf(node, sizeof(node), "pci.0.%u.0", d->slot);
+	rc = virtio_pci_attach(d, cfg, node, &rng_ops, r, &r->t, err, errlen);
+	config_free(cfg);
+	return rc;
+}
+
+/* -W: the device on the bus platform, with MSI instead of MSI-X. */
+static int setup_msi(void **state)
+{
+	struct fixture *f = fixture_new();
+	struct pci_dev *d = dev_new(f, SLOT);
+	char err[160];
+
+	assert_int_equal(attach(d, &f->rng, "false", err, sizeof(err)), 0);
+	fixture_finish(f, d, f->rng.t);
 	*state = f;
 	return 0;
 }
@@ -381,6 +449,7 @@ static void test_identity_and_caps(void **state)
 	assert_true(cfg_rd(f, 0x06, 2) & 0x10);
 	assert_int_equal(cfg_rd(f, 0x20, 4) & 0x6, 0x4);	/* 64-bit BAR 4 */
 	assert_true(f->common && f->notify && f->isr && f->device && f->pcicfg && f->msix);
+	assert_int_equal(f->msi, 0);
 	assert_int_equal(cfg_rd(f, f->common + 4, 1), 4);
 	assert_int_equal(cfg_rd(f, f->common + 12, 4), 0x38);
 	assert_int_equal(cfg_rd(f, f->device + 12, 4), 8);
@@ -659,6 +728,13 @@ static void test_needs_reset_and_restore(void **state)
 	s.q[0].msix_vector = 9;
 	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EINVAL);
 	s.q[0].msix_vector = VIRTIO_MSI_NO_VECTOR;
+	/* ... and so is MSI state in a function that has MSI-X instead. */
+	s.msi.ctl = 1;
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EINVAL);
+	s.msi.ctl = 0;
+	s.msi.addr = MSI_ADDR;
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EINVAL);
+	s.msi.addr = 0;
 	s.q[0].vq.desc_gpa = MEM_SIZE;
 	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EFAULT);
 	assert_int_equal(virtio_pci_notify_used(f->rng.t, 1), -EINVAL);
@@ -703,6 +779,299 @@ static void test_bad_ops(void **state)
 	assert_int_equal(virtio_pci_init(&d, &o, NULL, NULL, NULL, &t), -EINVAL);
 }
 
+/* ---- -W: MSI instead of MSI-X ---- */
+
+#define MSI64		(MSI_ADDR | 0x12ull << 32)	/* shows the high dword */
+#define MSI_DATA	0x4041
+
+static uint64_t isr_addr(struct fixture *f)
+{
+	return f->bar4 + cfg_rd(f, f->isr + 8, 4);
+}
+
+/* As FreeBSD's pci_enable_msi(): address, data, then the enable bit. */
+static void msi_program(struct fixture *f, uint64_t addr, uint16_t data)
+{
+	cfg_wr(f, f->msi + 4, 4, (uint32_t)addr);
+	cfg_wr(f, f->msi + 8, 4, (uint32_t)(addr >> 32));
+	cfg_wr(f, f->msi + 0x0c, 2, data);
+	cfg_wr(f, f->msi + 2, 2, 0x0001);
+}
+
+static void msi_mask(struct fixture *f, bool masked)
+{
+	cfg_wr(f, f->msi + 0x10, 4, masked);
+}
+
+static unsigned count_caps(struct fixture *f)
+{
+	unsigned n = 0;
+
+	for (unsigned p = cfg_rd(f, 0x34, 1); p; p = cfg_rd(f, p + 1, 1))
+		assert_true(p >= 0x40 && (p & 3) == 0 && ++n < 48);
+	return n;
+}
+
+static void test_msi_caps(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev *d = f->pci.dev[SLOT][0];
+
+	assert_int_equal(f->msix, 0);
+	assert_true(f->msi && f->common && f->notify && f->isr && f->device && f->pcicfg);
+	assert_int_equal(count_caps(f), 6);
+	/* 64-bit, per-vector masking, one message, disabled. */
+	assert_int_equal(cfg_rd(f, f->msi + 2, 2), 0x0180);
+	/* No MSI-X BAR: BAR 1 is not implemented and sizes to 0. */
+	assert_int_equal(d->bar[1].type, PCI_BAR_NONE);
+	assert_int_equal(f->bar1, 0);
+	cfg_wr(f, 0x14, 4, 0xffffffff);
+	assert_int_equal(cfg_rd(f, 0x14, 4), 0);
+	assert_true(f->bar4 != 0);
+	assert_int_equal(cfg_rd(f, 0x3c, 1), INTX_GSI);
+	assert_int_equal(cfg_rd(f, 0x3d, 1), 1);
+	/* The vendor capabilities are as with MSI-X. */
+	assert_int_equal(cfg_rd(f, f->common + 12, 4), 0x38);
+	assert_int_equal(cfg_rd(f, f->notify + 16, 4), 4);
+	assert_int_equal(offered(f), VIRTIO_PCI_TRANSPORT_FEATURES);
+	/* The unused MSI-X bytes and what follows MSI read 0, take nothing. */
+	cfg_wr(f, 0x40, 4, 0x80000011);
+	assert_int_equal(cfg_rd(f, 0x40, 4), 0);
+	assert_int_equal(cfg_rd(f, f->msi + 0x18, 4), 0);
+}
+
+/* Only enable, the dword-aligned address, 16 data bits and mask bit 0
+ * are writable; MME stays 0 (one message), pending is read-only. */
+static void test_msi_registers(void **state)
+{
+	struct fixture *f = *state;
+	unsigned m = f->msi;
+
+	cfg_wr(f, m + 2, 2, 0xfffe);
+	assert_int_equal(cfg_rd(f, m + 2, 2), 0x0180);
+	cfg_wr(f, m + 2, 2, 0xffff);
+	assert_int_equal(cfg_rd(f, m + 2, 2), 0x0181);
+	cfg_wr(f, m + 2, 2, 0);
+	assert_int_equal(cfg_rd(f, m + 2, 2), 0x0180);
+	cfg_wr(f, m + 4, 4, 0xfee01003);
+	assert_int_equal(cfg_rd(f, m + 4, 4), 0xfee01000);
+	cfg_wr(f, m + 5, 1, 0x20);			/* byte writes too */
+	assert_int_equal(cfg_rd(f, m + 4, 4), 0xfee02000);
+	cfg_wr(f, m + 8, 4, 0x12345678);
+	assert_int_equal(cfg_rd(f, m + 8, 4), 0x12345678);
+	cfg_wr(f, m + 0x0c, 4, 0xdead4041);		/* no extended data */
+	assert_int_equal(cfg_rd(f, m + 0x0c, 4), 0x4041);
+	cfg_wr(f, m + 0x10, 4, 0xffffffff);
+	assert_int_equal(cfg_rd(f, m + 0x10, 4), 1);
+	cfg_wr(f, m + 0x14, 4, 0xffffffff);
+	assert_int_equal(cfg_rd(f, m + 0x14, 4), 0);
+	assert_int_equal(cfg_rd(f, m, 1), MSI_CAP_ID);	/* id is read-only */
+	cfg_wr(f, m, 2, 0);
+	assert_int_equal(cfg_rd(f, m, 2), MSI_CAP_ID | f->common << 8);
+	assert_int_equal(f->msis, 0);
+}
+
+static void test_msi_delivery(void **state)
+{
+	struct fixture *f = *state;
+
+	msi_program(f, MSI64, MSI_DATA);
+	probe(f, false);
+	post(f, 0, 16);
+	kick(f, 0);
+	assert_int_equal(rd16(f, USED_GPA + 2), 1);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msi_addr, MSI64);
+	assert_int_equal(f->msi_data, MSI_DATA);
+	assert_int_equal(f->intx, 0);
+	/* The ISR says why, as for INTx: that is what the handler reads. */
+	assert_int_equal(rd(f, isr_addr(f), 1), 1);
+	assert_int_equal(rd(f, isr_addr(f), 1), 0);
+	virtio_pci_config_changed(f->rng.t);
+	assert_int_equal(f->msis, 2);
+	assert_int_equal(f->msi_addr, MSI64);
+	assert_int_equal(f->msi_data, MSI_DATA);
+	assert_int_equal(rd(f, isr_addr(f), 1), 2);
+	assert_int_equal(f->intx, 0);
+}
+
+static void test_msi_masking(void **state)
+{
+	struct fixture *f = *state;
+
+	msi_program(f, MSI_ADDR, MSI_DATA);
+	probe(f, false);
+	msi_mask(f, true);
+	post(f, 0, 8);
+	kick(f, 0);
+	assert_int_equal(f->msis, 0);
+	assert_int_equal(cfg_rd(f, f->msi + 0x14, 4), 1);	/* pending */
+	msi_mask(f, false);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msi_addr, MSI_ADDR);
+	assert_int_equal(f->msi_data, MSI_DATA);
+	assert_int_equal(cfg_rd(f, f->msi + 0x14, 4), 0);
+	assert_int_equal(rd(f, isr_addr(f), 1), 1);
+	/* A virtio reset forgets the event and so its pending message. */
+	msi_mask(f, true);
+	post(f, 1, 8);
+	kick(f, 0);
+	assert_int_equal(cfg_rd(f, f->msi + 0x14, 4), 1);
+	cc_wr(f, 0x14, 1, 0);
+	assert_int_equal(cfg_rd(f, f->msi + 0x14, 4), 0);
+	msi_mask(f, false);
+	assert_int_equal(f->msis, 1);
+	/* ... but the MSI registers are PCI state and survive it. */
+	assert_int_equal(cfg_rd(f, f->msi + 2, 2), 0x0181);
+	assert_int_equal(cfg_rd(f, f->msi + 4, 4), (uint32_t)MSI_ADDR);
+}
+
+static void test_msi_disabled_intx(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t cmd = cfg_rd(f, 0x04, 2);
+
+	probe(f, false);
+	post(f, 0, 4);
+	kick(f, 0);
+	assert_int_equal(f->msis, 0);
+	assert_int_equal(f->intx, 1);
+	assert_int_equal(f->intx_gsi, INTX_GSI);
+	cfg_wr(f, 0x04, 2, cmd | 0x400);		/* INTx disable */
+	assert_int_equal(f->intx, 0);
+	cfg_wr(f, 0x04, 2, cmd);
+	assert_int_equal(f->intx, 1);
+	/* Enabling MSI takes the function off its pin, disabling gives it back. */
+	msi_program(f, MSI_ADDR, MSI_DATA);
+	assert_int_equal(f->intx, 0);
+	cfg_wr(f, f->msi + 2, 2, 0);
+	assert_int_equal(f->intx, 1);
+	assert_int_equal(rd(f, isr_addr(f), 1), 1);	/* read clears */
+	assert_int_equal(f->intx, 0);
+	assert_int_equal(rd(f, isr_addr(f), 1), 0);
+	virtio_pci_config_changed(f->rng.t);
+	assert_int_equal(f->intx, 1);
+	assert_int_equal(rd(f, isr_addr(f), 1), 2);
+	assert_int_equal(f->intx, 0);
+	assert_int_equal(f->msis, 0);
+}
+
+/* No MSI-X table: every vector mapping fails (reads NO_VECTOR), MSI
+ * enabled or not, and interrupts still arrive. */
+static void test_msi_no_vector(void **state)
+{
+	struct fixture *f = *state;
+
+	negotiate(f, 1ull << VIRTIO_F_VERSION_1);
+	cc_wr(f, 0x10, 2, 0);
+	assert_int_equal(cc_rd(f, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, 0x16, 2, 0);
+	cc_wr(f, 0x1a, 2, 0);
+	assert_int_equal(cc_rd(f, 0x1a, 2), VIRTIO_MSI_NO_VECTOR);
+	msi_program(f, MSI_ADDR, MSI_DATA);
+	cc_wr(f, 0x10, 2, 0);
+	assert_int_equal(cc_rd(f, 0x10, 2), VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, 0x1a, 2, 1);
+	assert_int_equal(cc_rd(f, 0x1a, 2), VIRTIO_MSI_NO_VECTOR);
+	queue_setup(f, VIRTIO_MSI_NO_VECTOR);
+	cc_wr(f, 0x14, 1, 0x0f);
+	post(f, 0, 4);
+	kick(f, 0);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msi_data, MSI_DATA);
+}
+
+/* Restoring s must fail and leave the device as it was. */
+static void refused(struct fixture *f, const struct virtio_pci_state *s)
+{
+	assert_int_equal(virtio_pci_restore(f->rng.t, s), -EINVAL);
+	assert_int_equal(cfg_rd(f, f->msi + 2, 2), 0x0181);
+}
+
+static void test_msi_save_restore(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_pci_state s, bad;
+
+	msi_program(f, MSI64, MSI_DATA);
+	probe(f, false);
+	msi_mask(f, true);
+	post(f, 0, 4);
+	kick(f, 0);
+	virtio_pci_save(f->rng.t, &s);
+	assert_int_equal(s.msi.ctl, 1);
+	assert_int_equal(s.msi.addr, MSI64);
+	assert_int_equal(s.msi.data, MSI_DATA);
+	assert_int_equal(s.msi.mask, 1);
+	assert_int_equal(s.msi.pending, 1);
+	assert_int_equal(s.msix_ctl, 0);
+	/* The guest changes everything; the restore puts it back. */
+	cfg_wr(f, f->msi + 2, 2, 0);
+	msi_mask(f, false);
+	cfg_wr(f, f->msi + 4, 4, 0);
+	cfg_wr(f, f->msi + 0x0c, 2, 0);
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), 0);
+	assert_int_equal(cfg_rd(f, f->msi + 2, 2), 0x0181);
+	assert_int_equal(cfg_rd(f, f->msi + 4, 4), (uint32_t)MSI64);
+	assert_int_equal(cfg_rd(f, f->msi + 8, 4), MSI64 >> 32);
+	assert_int_equal(cfg_rd(f, f->msi + 0x0c, 2), MSI_DATA);
+	assert_int_equal(cfg_rd(f, f->msi + 0x10, 4), 1);
+	assert_int_equal(cfg_rd(f, f->msi + 0x14, 4), 1);
+	assert_int_equal(f->msis, 0);
+	/* A pending, unmasked message is sent by the restore. */
+	s.msi.mask = 0;
+	assert_int_equal(virtio_pci_restore(f->rng.t, &s), 0);
+	assert_int_equal(f->msis, 1);
+	assert_int_equal(f->msi_addr, MSI64);
+	assert_int_equal(cfg_rd(f, f->msi + 0x14, 4), 0);
+	/* Inconsistent states: bits the guest cannot set, MSI-X in a
+	 * function without it. */
+	bad = s;
+	bad.msi.ctl = 0x0181;
+	refused(f, &bad);
+	bad = s;
+	bad.msi.addr |= 2;
+	refused(f, &bad);
+	bad = s;
+	bad.msi.mask = 2;
+	refused(f, &bad);
+	bad = s;
+	bad.msi.pending = 0x80000000u;
+	refused(f, &bad);
+	bad = s;
+	bad.msix_ctl = 0x8000;
+	refused(f, &bad);
+	bad = s;
+	bad.msix_config = 0;
+	refused(f, &bad);
+	bad = s;
+	bad.q[0].msix_vector = 0;
+	refused(f, &bad);
+}
+
+/* virtio_msix is read by virtio_pci_attach(): unset or true keeps MSI-X
+ * (BAR 1 claimed), anything not a boolean is refused, naming it. */
+static void test_msi_attach_option(void **state)
+{
+	struct fixture *f = *state;
+	static struct fake_rng r2, r3;
+	struct pci_dev *d = dev_new(f, 5);
+	char err[160] = "";
+
+	assert_int_equal(attach(d, &r2, "maybe", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "pci.0.5.0: fake-rng: virtio_msix=maybe: not a boolean");
+	assert_int_equal(attach(d, &r2, NULL, err, sizeof(err)), 0);
+	f->pci.dev[5][0] = d;
+	assert_true(d->bar[1].type == PCI_BAR_MEM32);
+	assert_int_equal(pcitest_cfg_read(&f->pio, 5, 0x40, 1), MSIX_CAP_ID);
+	d = dev_new(f, 6);
+	assert_int_equal(attach(d, &r3, "true", err, sizeof(err)), 0);
+	f->pci.dev[6][0] = d;
+	assert_true(d->bar[1].type == PCI_BAR_MEM32);
+	/* The -W device's INTx line is its slot's (hw/layout.h). */
+	assert_int_equal(f->pci.dev[SLOT][0]->cfg[0x3c], INTX_GSI);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -719,6 +1088,15 @@ int main(void)
 		T(test_needs_reset_and_restore),
 		cmocka_unit_test_setup_teardown(test_packed_queue_size, setup_packed, teardown),
 		cmocka_unit_test(test_bad_ops),
+#define M(fn) cmocka_unit_test_setup_teardown(fn, setup_msi, teardown)
+		M(test_msi_caps),
+		M(test_msi_registers),
+		M(test_msi_delivery),
+		M(test_msi_masking),
+		M(test_msi_disabled_intx),
+		M(test_msi_no_vector),
+		M(test_msi_save_restore),
+		M(test_msi_attach_option),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
