@@ -20,6 +20,7 @@
 #include "hw/pci.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "vmmctl/vmmctl.h"
 #include "machine/uuid.h"
 
 #define MIB		(1024ULL * 1024)
@@ -564,63 +565,6 @@ static int opt_assign(struct config *cfg, const char *arg)
 
 /* ---- the VM name ---- */
 
-int vm_name_check(const char *name, size_t max, char *err, size_t errlen)
-{
-	size_t len = strlen(name);
-
-	if (len == 0) {
-		snprintf(err, errlen, "the VM name is empty");
-		return -EINVAL;
-	}
-	if (name[0] == '.' || name[0] == '-') {
-		snprintf(err, errlen, "VM name \"%s\" must not start with '%c'", name, name[0]);
-		return -EINVAL;
-	}
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (!isalnum(c) && c != '.' && c != '_' && c != '-') {
-			snprintf(err, errlen, "VM name \"%s\" may only contain letters, digits, "
-				 "'.', '_' and '-'", name);
-			return -EINVAL;
-		}
-	}
-	if (len > max) {
-		snprintf(err, errlen, "VM name \"%s\" is too long: %zu bytes, at most %zu fit "
-			 "the control socket path", name, len, max);
-		return -ENAMETOOLONG;
-	}
-	return 0;
-}
-
-const char *vm_rundir(struct config *cfg, char *buf, size_t len)
-{
-	const char *dir = cfg ? config_get(cfg, "rundir") : NULL;
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int n;
-
-	if (dir)
-		n = snprintf(buf, len, "%s", dir);
-	else if (geteuid() == 0)
-		n = snprintf(buf, len, "/run/khyve");
-	else if (xdg && xdg[0] == '/')
-		n = snprintf(buf, len, "%s/khyve", xdg);
-	else
-		n = snprintf(buf, len, "/tmp/khyve-%u", (unsigned)geteuid());
-	return n >= 0 && (size_t)n < len ? buf : NULL;
-}
-
-size_t vm_name_max(const char *rundir)
-{
-	/* "<rundir>/<name>" plus its NUL must fit sun_path. */
-	size_t room = sizeof(((struct sockaddr_un *)0)->sun_path), used;
-
-	if (!rundir)
-		return 0;
-	used = strlen(rundir) + 2;
-	return used < room ? room - used : 0;
-}
-
 static int check_name(struct config *cfg, int nargs, char *const args[])
 {
 	char dir[4096], err[512];
@@ -642,12 +586,12 @@ static int check_name(struct config *cfg, int nargs, char *const args[])
 		log_error("missing the VM name (usage: khyve [options] vmname)");
 		return -EINVAL;
 	}
-	rundir = vm_rundir(cfg, dir, sizeof(dir));
+	rundir = vmmctl_rundir(cfg, dir, sizeof(dir));
 	if (!rundir) {
 		log_error("rundir: the run directory path is too long");
 		return -ENAMETOOLONG;
 	}
-	rc = vm_name_check(name, vm_name_max(rundir), err, sizeof(err));
+	rc = vmmctl_name_check(name, vmmctl_name_max(rundir), err, sizeof(err));
 	if (rc)
 		log_error("%s (run directory %s)", err, rundir);
 	return rc;

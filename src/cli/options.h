@@ -34,13 +34,4 @@ int parse_memsize(const char *s, uint64_t *bytes);
 int topology_resolve(const unsigned long n[4], const bool given[4], unsigned out[4],
 		     const char **why);
 
-/* The VM name rules: 1..max bytes of [A-Za-z0-9._-], not starting with '.'
- * or '-'.  max comes from the control socket path, see vm_name_max(). */
-int vm_name_check(const char *name, size_t max, char *err, size_t errlen);
-/* The run directory the control socket will live in: config "rundir", else
- * /run/khyve for root, else $XDG_RUNTIME_DIR/khyve (or /tmp/khyve-<uid>). */
-const char *vm_rundir(struct config *cfg, char *buf, size_t len);
-/* Longest name whose socket path "<rundir>/<name>" fits in sun_path. */
-size_t vm_name_max(const char *rundir);
-
 #endif

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cli/options.h"
+#include "vmmctl/vmmctl.h"
 #include "lib/config.h"
 
 #define MAX_ARGS 32
@@ -544,21 +545,21 @@ static void test_name_helpers(void **state)
 	struct config *cfg = config_new();
 
 	assert_non_null(cfg);
-	assert_int_equal(vm_name_max("/run/khyve"), 108 - 10 - 2);
-	assert_int_equal(vm_name_max(""), 106);
+	assert_int_equal(vmmctl_name_max("/run/khyve"), 108 - 10 - 2);
+	assert_int_equal(vmmctl_name_max(""), 106);
 	memset(buf, 'x', 200);
 	buf[200] = '\0';
-	assert_int_equal(vm_name_max(buf), 0);
-	assert_int_equal(vm_name_max(NULL), 0);
-	assert_int_equal(vm_name_check("abc", 3, err, sizeof(err)), 0);
-	assert_int_equal(vm_name_check("abcd", 3, err, sizeof(err)), -ENAMETOOLONG);
-	assert_int_equal(vm_name_check("", 3, err, sizeof(err)), -EINVAL);
-	assert_int_equal(vm_name_check("a:b", 9, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vmmctl_name_max(buf), 0);
+	assert_int_equal(vmmctl_name_max(NULL), 0);
+	assert_int_equal(vmmctl_name_check("abc", 3, err, sizeof(err)), 0);
+	assert_int_equal(vmmctl_name_check("abcd", 3, err, sizeof(err)), -ENAMETOOLONG);
+	assert_int_equal(vmmctl_name_check("", 3, err, sizeof(err)), -EINVAL);
+	assert_int_equal(vmmctl_name_check("a:b", 9, err, sizeof(err)), -EINVAL);
 	assert_int_equal(config_set(cfg, "rundir", "/srv/vms"), 0);
-	assert_string_equal(vm_rundir(cfg, buf, sizeof(buf)), "/srv/vms");
-	assert_null(vm_rundir(cfg, buf, 4));
+	assert_string_equal(vmmctl_rundir(cfg, buf, sizeof(buf)), "/srv/vms");
+	assert_null(vmmctl_rundir(cfg, buf, 4));
 	assert_int_equal(config_unset(cfg, "rundir"), 0);
-	assert_non_null(vm_rundir(cfg, buf, sizeof(buf)));
+	assert_non_null(vmmctl_rundir(cfg, buf, sizeof(buf)));
 	assert_true(!strcmp(buf, "/run/khyve") || strstr(buf, "khyve") != NULL);
 	config_free(cfg);
 	(void)state;
