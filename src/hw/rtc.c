@@ -181,6 +181,38 @@ static void commit_time(struct rtc *r)
 	r->s.offset = (int64_t)t - host_now();
 }
 
+/* Seconds a localtime clock shows ahead of UTC at t. */
+static int64_t local_shift(const struct rtc *r, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (r->utc || !localtime_r(&tt, &tm))
+		return 0;
+	return tm.tm_gmtoff;
+}
+
+int64_t rtc_get_time(struct rtc *r)
+{
+	int64_t t;
+
+	pthread_mutex_lock(&r->lock);
+	t = host_now() + r->s.offset;
+	t += local_shift(r, t);
+	pthread_mutex_unlock(&r->lock);
+	return t;
+}
+
+void rtc_set_time(struct rtc *r, int64_t secs)
+{
+	pthread_mutex_lock(&r->lock);
+	/* The instant whose (local) time reads as secs does in UTC. */
+	r->s.offset = secs - local_shift(r, secs) - host_now();
+	if (r->s.regs[REG_B] & B_SET)
+		latch_time(r);
+	pthread_mutex_unlock(&r->lock);
+}
+
 static bool alarm_match(uint8_t alarm, uint8_t now)
 {
 	return (alarm & ALARM_ANY) == ALARM_ANY || alarm == now;

@@ -21,6 +21,12 @@ struct evloop;
  * guests that poll.  0 or a negative errno. */
 int rtc_attach_loop(struct rtc *rtc, struct evloop *loop);
 
+/* bhyve's RTC time (vm_rtc_gettime/settime): the seconds since the epoch
+ * that the clock registers show, read as UTC.  Setting it moves the
+ * guest's clock as if the guest had written the registers. */
+int64_t rtc_get_time(struct rtc *rtc);
+void rtc_set_time(struct rtc *rtc, int64_t secs);
+
 /* Two ports, dev = the rtc. */
 extern const struct io_ops rtc_ops;
 

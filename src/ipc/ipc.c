@@ -364,8 +364,9 @@ int ipc_encode_reply(const struct ipc_reply *p, uint8_t *buf, size_t size)
 	struct wr w = { buf, 0, size, false };
 	size_t tlen = strnlen(p->text, IPC_MAX_TEXT - 1);
 
-	if (p->type <= 0 || p->type >= IPC_TYPE_END || p->nstats > IPC_MAX_STATS ||
-	    p->len > IPC_MAX_MEM_READ)
+	/* An error reply may answer a type this side does not know. */
+	if (p->type <= 0 || p->type >= IPC_REPLY_BIT || (!p->status && p->type >= IPC_TYPE_END) ||
+	    p->status < 0 || p->nstats > IPC_MAX_STATS || p->len > IPC_MAX_MEM_READ)
 		return -EINVAL;
 	put_header(&w, (uint16_t)(p->type | IPC_REPLY_BIT), p->seq);
 	put_u32(&w, (uint32_t)p->status);
@@ -469,8 +470,7 @@ int ipc_decode_reply(const uint8_t *buf, size_t len, struct ipc_reply *p,
 	rc = read_header(&r, &type, &p->seq);
 	if (rc)
 		return rc;
-	if (!(type & IPC_REPLY_BIT) || (type & ~IPC_REPLY_BIT) == 0 ||
-	    (type & ~IPC_REPLY_BIT) >= IPC_TYPE_END)
+	if (!(type & IPC_REPLY_BIT) || (type & ~IPC_REPLY_BIT) == 0)
 		return -EPROTO;
 	p->type = (enum ipc_type)(type & ~IPC_REPLY_BIT);
 	if (len - r.off < REPLY_FIXED)
@@ -481,7 +481,7 @@ int ipc_decode_reply(const uint8_t *buf, size_t len, struct ipc_reply *p,
 	    !get(&r, p->text, tlen))
 		return -EMSGSIZE;
 	p->text[tlen] = '\0';
-	if (memchr(p->text, '\0', tlen))
+	if (memchr(p->text, '\0', tlen) || (!p->status && p->type >= IPC_TYPE_END))
 		return -EPROTO;
 	return p->status ? (r.off == len ? 0 : -EMSGSIZE) : get_payload(&r, p, stats, max_stats);
 }

@@ -464,6 +464,7 @@ int machine_build(struct machine *m, struct config *cfg)
 	m->boot.kernel_fd = m->boot.initrd_fd = -1;
 	m->wake_fd = m->signal_fd = m->halt_timer_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->pause_cond, NULL);
 	rc = read_params(m);
 	if (!rc)
 		rc = prepare_threads(m);
@@ -521,5 +522,6 @@ void machine_destroy(struct machine *m)
 	boot_files_close(&m->boot);
 	free(m->threads);
 	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->pause_cond);
 	memset(m, 0, sizeof(*m));
 }

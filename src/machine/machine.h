@@ -7,6 +7,8 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "boot/boot.h"
 #include "hw/iobus.h"
@@ -25,6 +27,10 @@ struct acpi_pm;
 
 #define MACHINE_COMS 4
 
+/* Exits to khyve per reason, for get-stats. */
+enum vcpu_stat { VCPU_STAT_EXITS, VCPU_STAT_IO, VCPU_STAT_MMIO, VCPU_STAT_MSR,
+		 VCPU_STAT_INTR, VCPU_STAT_NMIS, VCPU_STATS };
+
 struct vcpu_thread {
 	struct machine *m;
 	struct vcpu *vcpu;
@@ -33,11 +39,18 @@ struct vcpu_thread {
 	bool pinned;
 	cpu_set_t cpuset;
 	atomic_uint halt_query;		/* round it must report in, 0 = none */
+	atomic_bool nmi_pending;	/* injected by the vCPU's own thread */
+	atomic_ullong stats[VCPU_STATS];
 };
 
 struct machine {
 	struct config *cfg;
 	const char *name;
+	/* Who the VM is, for the control socket (set by main). */
+	uid_t owner;
+	pid_t monitor_pid;		/* 0 without -M */
+	uint32_t vm_flags;		/* vmmctl flags */
+	uint64_t start_ns;		/* CLOCK_MONOTONIC at machine_run */
 	struct vm_params params;
 	bool strictio, rtc_utc, mptable;
 	uint8_t uuid[16];
@@ -66,6 +79,12 @@ struct machine {
 	int wake_fd, signal_fd, halt_timer_fd;
 	atomic_bool stopping;
 	unsigned halt_round, halt_reports, halt_stopped;
+	/* Pausing (control socket): vCPUs park outside KVM_RUN while
+	 * pause_depth > 0; user_paused is the state a user asked for. */
+	pthread_cond_t pause_cond;
+	atomic_uint pause_depth;
+	unsigned parked;
+	bool user_paused;
 	unsigned signals_seen;
 };
 
@@ -76,7 +95,15 @@ int machine_build(struct machine *m, struct config *cfg);
 enum vm_exit_code machine_run(struct machine *m);
 void machine_destroy(struct machine *m);
 
-/* Internal: the run loop's view of exit requests. */
+/* Safe from any thread but a vCPU's; the first exit code wins. */
 void machine_request_exit(struct machine *m, enum vm_exit_code code);
+
+/* For the control socket (loop thread).  machine_pause() returns once
+ * every vCPU is out of KVM_RUN, so their state can be read and written;
+ * pauses nest.  0 or -ESHUTDOWN when the VM is stopping. */
+int machine_pause(struct machine *m);
+void machine_resume(struct machine *m);
+/* Queues an NMI for vCPU cpu.  -EINVAL for a bad cpu. */
+int machine_inject_nmi(struct machine *m, unsigned cpu);
 
 #endif

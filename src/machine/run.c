@@ -12,6 +12,7 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hw/acpi_pm.h"
@@ -47,6 +48,77 @@ static void vcpu_kick(struct vcpu_thread *t)
 	t->vcpu->run->immediate_exit = 1;
 	if (t->started)
 		pthread_kill(t->thread, SIG_VCPU_KICK);
+}
+
+static void stat_add(struct vcpu_thread *t, enum vcpu_stat s)
+{
+	atomic_fetch_add_explicit(&t->stats[s], 1, memory_order_relaxed);
+}
+
+static unsigned started_vcpus(const struct machine *m)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < m->params.topo.cpus; i++)
+		n += m->threads[i].started;
+	return n;
+}
+
+int machine_pause(struct machine *m)
+{
+	int rc = 0;
+
+	atomic_fetch_add(&m->pause_depth, 1);
+	for (unsigned i = 0; i < m->params.topo.cpus; i++)
+		vcpu_kick(&m->threads[i]);
+	pthread_mutex_lock(&m->lock);
+	while (m->parked < started_vcpus(m) && !atomic_load(&m->stopping))
+		pthread_cond_wait(&m->pause_cond, &m->lock);
+	if (atomic_load(&m->stopping))
+		rc = -ESHUTDOWN;
+	pthread_mutex_unlock(&m->lock);
+	if (rc)
+		machine_resume(m);
+	return rc;
+}
+
+void machine_resume(struct machine *m)
+{
+	pthread_mutex_lock(&m->lock);
+	atomic_fetch_sub(&m->pause_depth, 1);
+	pthread_cond_broadcast(&m->pause_cond);
+	pthread_mutex_unlock(&m->lock);
+}
+
+int machine_inject_nmi(struct machine *m, unsigned cpu)
+{
+	if (cpu >= m->params.topo.cpus || !m->threads[cpu].started)
+		return -EINVAL;
+	atomic_store(&m->threads[cpu].nmi_pending, true);
+	vcpu_kick(&m->threads[cpu]);
+	return 0;
+}
+
+/* Out of KVM_RUN: park while paused, deliver a queued NMI. */
+static void vcpu_between_runs(struct vcpu_thread *t)
+{
+	struct machine *m = t->m;
+
+	if (atomic_load(&m->pause_depth)) {
+		pthread_mutex_lock(&m->lock);
+		m->parked++;
+		pthread_cond_broadcast(&m->pause_cond);
+		while (atomic_load(&m->pause_depth) && !atomic_load(&m->stopping))
+			pthread_cond_wait(&m->pause_cond, &m->lock);
+		m->parked--;
+		pthread_mutex_unlock(&m->lock);
+	}
+	if (atomic_exchange(&t->nmi_pending, false)) {
+		if (ioctl(t->vcpu->fd, KVM_NMI, 0) < 0)
+			log_error("vCPU %u: KVM_NMI: %s", t->vcpu->id, strerror(errno));
+		else
+			stat_add(t, VCPU_STAT_NMIS);
+	}
 }
 
 static void handle_pio(struct machine *m, struct kvm_run *run)
@@ -150,19 +222,24 @@ static bool vcpu_dispatch(struct vcpu_thread *t)
 	struct machine *m = t->m;
 	struct kvm_run *run = t->vcpu->run;
 
+	stat_add(t, VCPU_STAT_EXITS);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		stat_add(t, VCPU_STAT_IO);
 		handle_pio(m, run);
 		return true;
 	case KVM_EXIT_MMIO:
+		stat_add(t, VCPU_STAT_MMIO);
 		handle_mmio(m, run);
 		return true;
 	case KVM_EXIT_X86_RDMSR:
 	case KVM_EXIT_X86_WRMSR:
+		stat_add(t, VCPU_STAT_MSR);
 		handle_msr(run, run->exit_reason == KVM_EXIT_X86_WRMSR);
 		return true;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		stat_add(t, VCPU_STAT_INTR);
 		return true;
 	case KVM_EXIT_SHUTDOWN:
 		machine_request_exit(m, VM_EXIT_TRIPLEFAULT);
@@ -204,10 +281,15 @@ static void *vcpu_main(void *arg)
 		if (rc < 0 && (errno == EINTR || errno == EAGAIN)) {
 			unsigned round;
 
+			stat_add(t, VCPU_STAT_EXITS);
+			stat_add(t, VCPU_STAT_INTR);
+			/* Cleared before looking at requests: a kick after this
+			 * point makes the next KVM_RUN return at once. */
 			t->vcpu->run->immediate_exit = 0;
 			round = atomic_exchange(&t->halt_query, 0);
 			if (round)
 				report_halt_state(t, round);
+			vcpu_between_runs(t);
 			continue;
 		}
 		if (rc < 0) {
@@ -307,6 +389,9 @@ static int start_vcpus(struct machine *m)
 static void stop_vcpus(struct machine *m)
 {
 	atomic_store(&m->stopping, true);
+	pthread_mutex_lock(&m->lock);
+	pthread_cond_broadcast(&m->pause_cond);	/* parked vCPUs leave */
+	pthread_mutex_unlock(&m->lock);
 	for (unsigned i = 0; i < m->params.topo.cpus; i++)
 		if (m->threads[i].started)
 			vcpu_kick(&m->threads[i]);
@@ -332,6 +417,7 @@ static void close_loop_fds(struct machine *m)
 enum vm_exit_code machine_run(struct machine *m)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
+	struct timespec now;
 	sigset_t term, kick;
 	int rc;
 
@@ -352,6 +438,8 @@ enum vm_exit_code machine_run(struct machine *m)
 		close_loop_fds(m);
 		return VM_EXIT_ERROR;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	m->start_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	rc = start_vcpus(m);
 	if (rc)
 		machine_request_exit(m, VM_EXIT_ERROR);
