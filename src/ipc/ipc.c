@@ -120,6 +120,20 @@ static uint64_t get_u64(struct rd *r)
 	return lo | (uint64_t)get_u32(r) << 32;
 }
 
+/* A fixed-size string field: NUL-terminated and zero-padded, so each value
+ * has exactly one encoding. */
+static bool padded(const char *f, size_t len)
+{
+	const char *nul = memchr(f, '\0', len);
+
+	if (!nul)
+		return false;
+	for (const char *p = nul; p < f + len; p++)
+		if (*p)
+			return false;
+	return true;
+}
+
 /* ---- header ---- */
 
 static void put_header(struct wr *w, uint16_t type, uint32_t seq)
@@ -298,7 +312,7 @@ int ipc_decode_request(const uint8_t *buf, size_t len, struct ipc_request *q)
 		if (get_u32(&r))
 			return -EINVAL;
 		get(&r, q->file, IPC_FILE_NAME);
-		if (!memchr(q->file, '\0', IPC_FILE_NAME))
+		if (!padded(q->file, IPC_FILE_NAME))
 			return -EINVAL;
 		break;
 	default:
@@ -380,7 +394,7 @@ int ipc_encode_reply(const struct ipc_reply *p, uint8_t *buf, size_t size)
 
 static int get_info(struct rd *r, struct ipc_info *i)
 {
-	if (!get(r, i->name, IPC_VM_NAME) || !memchr(i->name, '\0', IPC_VM_NAME))
+	if (!get(r, i->name, IPC_VM_NAME) || !padded(i->name, IPC_VM_NAME))
 		return -EINVAL;
 	i->pid = get_u32(r);
 	i->monitor_pid = get_u32(r);
@@ -400,7 +414,8 @@ static int get_stats(struct rd *r, struct ipc_reply *p, struct ipc_stat *buf, un
 		return -EMSGSIZE;
 	for (uint32_t i = 0; i < n; i++) {
 		get(r, buf[i].name, IPC_STAT_NAME);
-		buf[i].name[IPC_STAT_NAME - 1] = '\0';
+		if (!padded(buf[i].name, IPC_STAT_NAME))
+			return -EINVAL;
 		buf[i].value = get_u64(r);
 	}
 	p->nstats = n;
@@ -431,7 +446,7 @@ static int get_payload(struct rd *r, struct ipc_reply *p, struct ipc_stat *stats
 {
 	size_t want = reply_len(p->type), have = r->len - r->off;
 
-	if (want != SIZE_MAX && have != want)
+	if ((want != SIZE_MAX && have != want) || (want == SIZE_MAX && have < 4))
 		return -EMSGSIZE;
 	switch (p->type) {
 	case IPC_GET_VM_PID:

@@ -57,6 +57,8 @@ int ipc_listen(const char *path, char *err, size_t errlen)
 	if (!rc && bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		rc = -errno;
 	umask(old);
+	if (!rc && chmod(path, 0600) < 0)	/* umask left it 0700: no execute bit */
+		rc = -errno;
 	if (!rc && listen(fd, 64) < 0)
 		rc = -errno;
 	if (rc) {
