@@ -30,7 +30,7 @@
 static const char optstring[] = ":aehuwxACDHIMPSWYk:f:o:p:G:c:s:m:n:l:K:U:r:";
 
 static const char usage_text[] =
-	"Usage: khyve [-aACDeHhIPSuWwxY] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]]\n"
+	"Usage: khyve [-aACDeHhIMPSuWwxY] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]]\n"
 	"             [-k config_file] [-l lpcdev[,conf]] [-m memsize[K|M|G|T]]\n"
 	"             [-o var=value] [-p vcpu:hostcpu] [-s slot,emulation[,conf]]\n"
 	"             [-U uuid] vmname\n"
@@ -45,6 +45,7 @@ static const char usage_text[] =
 	"       -I: obsolete (the I/O APIC is always present)\n"
 	"       -k: read key=value lines from config_file\n"
 	"       -l: LPC device (com1..com4; -l help lists them)\n"
+	"       -M: monitor mode: a parent keeps the VM across guest reboots\n"
 	"       -m: guest memory size (a bare number below 1M is MiB)\n"
 	"       -o: set bhyve_config(5) variable var to value\n"
 	"       -P: vCPUs exit on PAUSE\n"
@@ -58,7 +59,7 @@ static const char usage_text[] =
 	"       -x: local APIC in x2APIC mode\n"
 	"       -Y: no MP table\n"
 	"   Booting: -o boot.kernel=PATH [-o boot.initrd=PATH] [-o boot.cmdline=STRING]\n"
-	"   Not available in this khyve yet: -f, -G, -K, -M, -n, -r\n";
+	"   Not available in this khyve yet: -f, -G, -K, -n, -r\n";
 
 struct flag_opt {
 	char opt;
@@ -73,6 +74,7 @@ static const struct flag_opt flag_opts[] = {
 	{ 'D', "destroy_on_poweroff", "true" },
 	{ 'e', "x86.strictio", "true" },
 	{ 'H', "x86.vmexit_on_hlt", "true" },
+	{ 'M', "monitor", "true" },
 	{ 'P', "x86.vmexit_on_pause", "true" },
 	{ 'S', "memory.wired", "true" },
 	{ 'u', "rtc.use_localtime", "false" },
@@ -92,7 +94,6 @@ static const struct later_opt later_opts[] = {
 	{ 'f', "fw_cfg items are not available in this khyve yet" },
 	{ 'G', "the GDB stub is not available in this khyve yet" },
 	{ 'K', "keyboard layouts need a framebuffer, which is not available in this khyve yet" },
-	{ 'M', "monitor mode is not available in this khyve yet" },
 	{ 'n', "NUMA domains are not available in this khyve yet" },
 	{ 'r', "checkpoint/restore is not available in this khyve yet" },
 };

@@ -5,7 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/options.h"
@@ -135,13 +139,16 @@ static void release_name(struct config *cfg, struct vm_name *n, int status)
 	vmmctl_close(n->ctl);
 }
 
-static int run(struct machine *m, struct config *cfg, struct vm_name *n)
+/* Builds and runs the VM (in monitor mode: one boot of it, in the child). */
+static int run(struct machine *m, struct config *cfg, struct vm_name *n, int mem_fd,
+	       pid_t monitor_pid)
 {
 	struct ipc_server *srv = NULL;
-	int rc = machine_build(m, cfg), status;
+	int rc = machine_build(m, cfg, mem_fd), status;
 
 	m->owner = geteuid();
 	m->vm_flags = n->flags;
+	m->monitor_pid = monitor_pid;
 	if (!rc) {
 		rc = ipc_server_start(m->loop, n->listen_fd, m->owner, machine_control, m, &srv);
 		if (rc)
@@ -149,7 +156,117 @@ static int run(struct machine *m, struct config *cfg, struct vm_name *n)
 	}
 	status = rc ? VM_EXIT_ERROR : (int)machine_run(m);
 	ipc_server_stop(srv);
+	machine_destroy(m);
 	return status;
+}
+
+/* ---- monitor mode (bhyve -M) ---- */
+
+static volatile sig_atomic_t vm_child, signals_seen;
+
+/* The monitor passes the signals a user sends it on to the VM, whose own
+ * handling applies: the first presses the power button, the next forces
+ * poweroff.  The VM process may be a new boot that has not seen the
+ * first, so from the second on it gets two distinct signals (a blocked
+ * signal sent twice is delivered once). */
+static void forward_signal(int sig)
+{
+	pid_t pid = (pid_t)vm_child;
+
+	if (pid <= 0)
+		return;
+	kill(pid, sig);
+	if (signals_seen++)
+		kill(pid, sig == SIGTERM ? SIGINT : SIGTERM);
+}
+
+/* One boot, in a child process: it creates its own KVM VM (KVM refuses
+ * another process's) over the monitor's memory, so memory survives a
+ * guest reboot.  It never touches the registry: the monitor holds it. */
+static int vm_process(struct config *cfg, struct vm_name *n, int mem_fd, pid_t monitor)
+{
+	struct machine m;
+	sigset_t term;
+
+	/* Held until the machine reads them (signalfd): one forwarded while
+	 * this boot is still being set up is not lost. */
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	/* Nothing outlives the monitor, even after kill -9 of it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != monitor)
+		return VM_EXIT_ERROR;
+	vmmctl_forget(n->ctl);
+	n->ctl = NULL;
+	return run(&m, cfg, n, mem_fd, monitor);
+}
+
+static int wait_vm(pid_t pid)
+{
+	int ws;
+
+	while (waitpid(pid, &ws, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	log_error("the VM process died of signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+	return VM_EXIT_ERROR;
+}
+
+/* Runs boot after boot while the guest reboots; ends with the status of
+ * the boot that did not (bhyve's monitor loop). */
+static int monitor(struct config *cfg, struct vm_name *n)
+{
+	struct sigaction sa = { .sa_handler = forward_signal };
+	int mem_fd = memfd_create("khyve-guest-ram", MFD_CLOEXEC), status;
+	pid_t self = getpid();
+
+	if (mem_fd < 0) {
+		log_error("guest memory: %s", strerror(errno));
+		return VM_EXIT_ERROR;
+	}
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	do {
+		pid_t pid;
+
+		fflush(NULL);
+		pid = fork();
+		if (pid < 0) {
+			log_error("starting the VM process: %s", strerror(errno));
+			status = VM_EXIT_ERROR;
+			break;
+		}
+		if (pid == 0) {
+			status = vm_process(cfg, n, mem_fd, self);
+			config_free(cfg);
+			exit(status);
+		}
+		vm_child = pid;
+		status = wait_vm(pid);
+		vm_child = 0;
+		/* A forced poweroff was asked for: no boot after this one. */
+		if (status == VM_EXIT_RESET && signals_seen >= 2)
+			status = VM_EXIT_POWEROFF;
+	} while (status == VM_EXIT_RESET);
+	close(mem_fd);
+	return status < 0 ? VM_EXIT_ERROR : status;
+}
+
+/* bhyve's monitor=true; the default for users other than root, whose VMs
+ * must die with them. */
+static int want_monitor(struct config *cfg, bool *on)
+{
+	if (config_get_bool(cfg, "monitor", geteuid() != 0, on)) {
+		log_error("monitor=%s: not a boolean", config_get(cfg, "monitor"));
+		return -EINVAL;
+	}
+	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -157,6 +274,7 @@ int main(int argc, char *argv[])
 	struct config *cfg = config_new();
 	struct vm_name n;
 	struct machine m;
+	bool mon = false;
 	int rc, status;
 
 	log_set_prog("khyve");
@@ -171,12 +289,10 @@ int main(int argc, char *argv[])
 	}
 	log_set_vm(config_get(cfg, "name"));
 	n = (struct vm_name){ .name = config_get(cfg, "name"), .listen_fd = -1 };
-	if (claim_name(cfg, &n)) {
+	if (want_monitor(cfg, &mon) || claim_name(cfg, &n))
 		status = VM_EXIT_ERROR;
-	} else {
-		status = run(&m, cfg, &n);
-		machine_destroy(&m);
-	}
+	else
+		status = mon ? monitor(cfg, &n) : run(&m, cfg, &n, -1, 0);
 	release_name(cfg, &n, status);
 	config_free(cfg);
 	return status;

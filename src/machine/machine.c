@@ -455,12 +455,13 @@ static int prepare_threads(struct machine *m)
 	return 0;
 }
 
-int machine_build(struct machine *m, struct config *cfg)
+int machine_build(struct machine *m, struct config *cfg, int mem_fd)
 {
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->cfg = cfg;
+	m->params.mem_fd = mem_fd;
 	m->boot.kernel_fd = m->boot.initrd_fd = -1;
 	m->wake_fd = m->signal_fd = m->halt_timer_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);

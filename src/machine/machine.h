@@ -88,9 +88,10 @@ struct machine {
 	unsigned signals_seen;
 };
 
-/* Builds the whole VM from cfg; on failure logs one line and leaves
- * nothing behind (call machine_destroy anyway: it is safe). */
-int machine_build(struct machine *m, struct config *cfg);
+/* Builds the whole VM from cfg, over guest memory mem_fd if >= 0 (see
+ * vm_params.mem_fd); on failure logs one line and leaves nothing behind
+ * (call machine_destroy anyway: it is safe). */
+int machine_build(struct machine *m, struct config *cfg, int mem_fd);
 /* Runs until the guest or a signal ends it; returns the bhyve exit code. */
 enum vm_exit_code machine_run(struct machine *m);
 void machine_destroy(struct machine *m);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hw/layout.h"
@@ -88,14 +89,24 @@ static int vm_memory_create(struct vm *vm, char *err, size_t errlen)
 {
 	const struct vm_params *p = &vm->params;
 	struct kvm_userspace_memory_region low = { 0 }, high = { 0 };
+	struct stat st;
 
 	vm->lowmem = p->mem_size < LAYOUT_LOWMEM_LIMIT ? p->mem_size : LAYOUT_LOWMEM_LIMIT;
 	vm->highmem = p->mem_size - vm->lowmem;
 	vm->mem_size = p->mem_size;
-	vm->mem_fd = memfd_create("khyve-guest-ram", MFD_CLOEXEC);
-	if (vm->mem_fd < 0 || ftruncate(vm->mem_fd, (off_t)p->mem_size) < 0) {
+	if (p->mem_fd >= 0)
+		vm->mem_fd = fcntl(p->mem_fd, F_DUPFD_CLOEXEC, 0);
+	else
+		vm->mem_fd = memfd_create("khyve-guest-ram", MFD_CLOEXEC);
+	if (vm->mem_fd < 0 || fstat(vm->mem_fd, &st) < 0 ||
+	    (st.st_size == 0 && ftruncate(vm->mem_fd, (off_t)p->mem_size) < 0)) {
 		snprintf(err, errlen, "guest memory: %s", strerror(errno));
 		return -errno;
+	}
+	if (st.st_size && (uint64_t)st.st_size != p->mem_size) {
+		snprintf(err, errlen, "guest memory: the kept memory has %lld bytes, not %llu",
+			 (long long)st.st_size, (unsigned long long)p->mem_size);
+		return -EINVAL;
 	}
 	vm->mem = mmap(NULL, p->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		       vm->mem_fd, 0);

@@ -19,6 +19,9 @@ struct vm_params {
 	bool wired;			/* mlock guest memory (-S) */
 	bool guest_in_core;		/* keep guest memory in core dumps (-C) */
 	bool ignore_unknown_msrs;	/* -w: unknown MSRs read 0, writes dropped */
+	/* Guest memory to use (monitor mode keeps it across reboots): a memfd
+	 * of size 0 (sized here) or mem_size; -1 to make a new one. */
+	int mem_fd;
 };
 
 struct vcpu {

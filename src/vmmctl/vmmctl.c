@@ -626,3 +626,15 @@ void vmmctl_close(struct vmmctl *c)
 	close(c->dirfd);
 	free(c);
 }
+
+void vmmctl_forget(struct vmmctl *c)
+{
+	if (!c)
+		return;
+	for (unsigned i = 0; i < c->nheld; i++)
+		close(c->held[i].fd);
+	free(c->held);
+	close(c->regfd);
+	close(c->dirfd);
+	free(c);
+}

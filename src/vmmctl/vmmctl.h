@@ -78,6 +78,10 @@ int vmmctl_open(const char *rundir, unsigned maxvms, struct vmmctl **out,
 /* Closes the handle: this copy's hold on destroy-on-close VMs goes; when it
  * was the last copy (no fork()ed child holds it) they are destroyed. */
 void vmmctl_close(struct vmmctl *c);
+/* In a fork()ed process that must not act on the registry (monitor mode's
+ * VM process): closes this copy's descriptors and frees the handle
+ * without touching any entry; the parent's copy keeps holding. */
+void vmmctl_forget(struct vmmctl *c);
 const char *vmmctl_dir(const struct vmmctl *c);
 
 /* VMMCTL_VM_CREATE: 0, -EINVAL (reserved word, unknown flag, bad name),
