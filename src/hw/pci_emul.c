@@ -5,6 +5,7 @@
 
 extern const struct pci_devemu hostbridge_emu, amd_hostbridge_emu, lpc_emu, virtio_rnd_emu,
 	virtio_console_emu, virtio_blk_emu;
+extern const struct pci_devemu virtio_net_emu;
 
 static const struct pci_devemu *const pci_emulations[] = {
 	&hostbridge_emu,
@@ -12,6 +13,7 @@ static const struct pci_devemu *const pci_emulations[] = {
 	&lpc_emu,
 	&virtio_rnd_emu,
 	&virtio_console_emu,
+	&virtio_net_emu,
 	&virtio_blk_emu,
 };
 

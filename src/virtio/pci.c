@@ -100,6 +100,11 @@ struct virtio_pci {
 	 * dropped so the device is not restarted while it quiesces.  Not
 	 * checkpoint state (checkpoints happen with vCPUs stopped). */
 	bool resetting;
+	/* Queue notifies past the ready check and inside ops->queue_notify:
+	 * a reset waits for them, so none can restart the device after its
+	 * reset while the queues are being cleared. */
+	unsigned notifying;
+	pthread_cond_t notify_done;
 	struct virtio_pci_state s;
 };
 
@@ -467,6 +472,8 @@ static void device_reset(struct virtio_pci *t)
 {
 	pthread_mutex_lock(&t->lock);
 	t->resetting = true;
+	while (t->notifying)
+		pthread_cond_wait(&t->notify_done, &t->lock);
 	pthread_mutex_unlock(&t->lock);
 	if (t->ops->reset)
 		t->ops->reset(t->dev);
@@ -547,10 +554,16 @@ static void notify_write(struct virtio_pci *t, uint64_t v)
 	if (v >= t->ops->nqueues)
 		return;
 	pthread_mutex_lock(&t->lock);
-	ready = t->s.q[v].vq.ready && !t->resetting;
+	ready = t->s.q[v].vq.ready && !t->resetting && t->ops->queue_notify;
+	t->notifying += ready;
 	pthread_mutex_unlock(&t->lock);
-	if (ready && t->ops->queue_notify)
-		t->ops->queue_notify(t->dev, (unsigned)v);
+	if (!ready)
+		return;
+	t->ops->queue_notify(t->dev, (unsigned)v);
+	pthread_mutex_lock(&t->lock);
+	if (--t->notifying == 0)
+		pthread_cond_broadcast(&t->notify_done);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static void bar_write(void *opaque, uint64_t off, unsigned size, uint64_t v)
@@ -958,6 +971,8 @@ static int transport_setup(struct virtio_pci *t, struct pci_dev *pdev)
 {
 	int rc = -pthread_mutex_init(&t->lock, NULL);
 
+	if (!rc && (rc = -pthread_cond_init(&t->notify_done, NULL)))
+		pthread_mutex_destroy(&t->lock);
 	if (rc) {
 		free(t);
 		return rc;
@@ -1087,6 +1102,7 @@ void virtio_pci_destroy(struct virtio_pci *t)
 {
 	if (!t)
 		return;
+	pthread_cond_destroy(&t->notify_done);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
 }

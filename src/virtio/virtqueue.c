@@ -606,6 +606,84 @@ int vq_push(struct virtqueue *q, const struct vq_mem *m,
 	return rc;
 }
 
+/* Split ring: every entry, then the index once. */
+static int split_push_batch(struct virtqueue *q, const struct vq_mem *m,
+			    struct vq_elem *const *e, const uint32_t *written, unsigned n)
+{
+	uint8_t *used = vq_map(m, q->device_gpa, split_used_bytes(q->size), 4);
+
+	if (!used)
+		return -EFAULT;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *slot = used + 4 + 8 * (uint64_t)((uint16_t)(q->used_idx + i) &
+							   (q->size - 1));
+
+		st32(slot, e[i]->id);
+		st32(slot + 4, written[i]);
+	}
+	atomic_thread_fence(memory_order_release);	/* entries before idx */
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	st16(used + 2, q->used_idx);
+	q->unsignalled = sat_add16(q->unsignalled, (uint16_t)n);
+	return 0;
+}
+
+/* Packed ring: the driver walks descriptors in order and stops at the
+ * first not yet used, so the first entry's flags are written last. */
+static int packed_push_batch(struct virtqueue *q, const struct vq_mem *m,
+			     struct vq_elem *const *e, const uint32_t *written, unsigned n)
+{
+	uint8_t *ring = vq_map(m, q->desc_gpa, DESC_SIZE * (uint64_t)q->size, 16);
+	uint16_t idx = q->used_idx, first_flags = 0;
+	bool wrap = q->used_wrap;
+	uint8_t *first = NULL;
+
+	if (!ring)
+		return -EFAULT;
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t *slot = ring + DESC_SIZE * idx;
+		uint16_t flags = (wrap ? VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0) |
+				 (written[i] ? VRING_DESC_F_WRITE : 0);
+
+		st32(slot + 8, written[i]);
+		st16(slot + 12, e[i]->id);
+		atomic_thread_fence(memory_order_release);	/* body before flags */
+		if (i == 0) {
+			first = slot;
+			first_flags = flags;
+		} else {
+			st16(slot + 14, flags);
+		}
+		packed_advance(&idx, &wrap, e[i]->ndescs, q->size);
+		q->unsignalled = sat_add16(q->unsignalled, e[i]->ndescs);
+	}
+	atomic_thread_fence(memory_order_release);	/* the rest before the first */
+	st16(first + 14, first_flags);
+	q->used_idx = idx;
+	q->used_wrap = wrap;
+	return 0;
+}
+
+int vq_push_batch(struct virtqueue *q, const struct vq_mem *m,
+		  struct vq_elem *const *elems, const uint32_t *written, unsigned n)
+{
+	int rc;
+
+	if (q->broken)
+		return -EIO;
+	if (!q->ready || n == 0 || n > q->size)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (elems[i]->id >= q->size || written[i] > elems[i]->in_len ||
+		    (q->packed && (elems[i]->ndescs == 0 || elems[i]->ndescs > q->size)))
+			return -EINVAL;
+	rc = q->packed ? packed_push_batch(q, m, elems, written, n)
+		       : split_push_batch(q, m, elems, written, n);
+	if (rc == -EFAULT)
+		q->broken = true;
+	return rc;
+}
+
 bool vq_needs_notify(struct virtqueue *q, const struct vq_mem *m)
 {
 	uint16_t pending = q->unsignalled;

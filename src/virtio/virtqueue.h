@@ -105,6 +105,11 @@ int vq_pop(struct virtqueue *q, const struct vq_mem *m, struct vq_elem *e);
  * -EINVAL for a bogus element or written > e->in_len (a device bug). */
 int vq_push(struct virtqueue *q, const struct vq_mem *m,
 	    const struct vq_elem *e, uint32_t written);
+/* Returns n elements that the driver must see together (a frame spread
+ * over merged receive buffers): all or none become visible at once.
+ * -EINVAL (nothing returned) if any element is bogus. */
+int vq_push_batch(struct virtqueue *q, const struct vq_mem *m,
+		  struct vq_elem *const *elems, const uint32_t *written, unsigned n);
 /* Call after one or more vq_push: does the driver want an interrupt?
  * Applies NO_INTERRUPT / used_event (split) or the driver event
  * suppression structure (packed). */

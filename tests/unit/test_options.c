@@ -483,7 +483,8 @@ static void test_later_options(void **state)
 	refused(r, "-r /tmp/x.ckp|checkpoint/restore is not available", "-r", "/tmp/x.ckp",
 		"vm", NULL);
 	refused(r, "-G 1234|GDB", "-G", "1234", "vm", NULL);
-	refused(r, "-M|monitor mode", "-M", "vm", NULL);
+	ok(r, "-M", "vm", NULL);
+	assert_string_equal(config_get(r->cfg, "monitor"), "true");
 	refused(r, "-f name,string=x|fw_cfg", "-f", "name,string=x", "vm", NULL);
 	refused(r, "-K us|framebuffer", "-K", "us", "vm", NULL);
 	refused(r, "-n id=0,size=1G|NUMA", "-n", "id=0,size=1G", "vm", NULL);

@@ -760,6 +760,48 @@ static const struct bad_case packed_bad[] = {
 	{ "readable after writable (indirect)", F_INDIRECT, -EINVAL, pbad_indirect_order },
 };
 
+/* Several elements returned as one: all become visible together, in order;
+ * a bogus one in the batch returns none. */
+static void test_push_batch(void **state)
+{
+	for (int packed = 0; packed < 2; packed++) {
+		struct drv *d = drv_new(8, packed ? F_PACKED : 0);
+		struct vq_elem *e[3];
+		uint32_t w[3] = { 16, 32, 8 };
+
+		for (uint16_t i = 0; i < 3; i++) {
+			if (packed)
+				padd(d, DATA + 0x100u * i, 64, (uint16_t)(4 + i), VRING_DESC_F_WRITE);
+			else {
+				sdesc(d, (uint16_t)(4 + i), DATA + 0x100u * i, 64, VRING_DESC_F_WRITE, 0);
+				avail_add(d, (uint16_t)(4 + i));
+			}
+			e[i] = calloc(1, sizeof(*e[i]));
+			assert_int_equal(vq_pop(&d->q, &d->m, e[i]), 1);
+		}
+		w[2] = 65;	/* more than the buffer: refused, nothing returned */
+		assert_int_equal(vq_push_batch(&d->q, &d->m, e, w, 3), -EINVAL);
+		assert_true(packed ? (pflags(d, 0) & PUSED) != PUSED : used_idx(d) == 0);
+		w[2] = 8;
+		assert_int_equal(vq_push_batch(&d->q, &d->m, e, w, 3), 0);
+		for (uint16_t i = 0; i < 3; i++) {
+			if (packed) {
+				assert_int_equal(pflags(d, i), PUSED | VRING_DESC_F_WRITE);
+				assert_int_equal(pid(d, i), 4 + i);
+				assert_int_equal(plen(d, i), w[i]);
+			} else {
+				assert_int_equal(used_id(d, i), 4 + i);
+				assert_int_equal(used_len(d, i), w[i]);
+			}
+			free(e[i]);
+		}
+		if (!packed)
+			assert_int_equal(used_idx(d), 3);
+		assert_true(vq_needs_notify(&d->q, &d->m));
+		drv_free(d);
+	}
+}
+
 static void test_packed_malformed(void **state)
 {
 	for (size_t i = 0; i < sizeof(packed_bad) / sizeof(packed_bad[0]); i++) {
@@ -776,6 +818,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_split_one),
+		cmocka_unit_test(test_push_batch),
 		cmocka_unit_test(test_split_many),
 		cmocka_unit_test(test_split_wrap),
 		cmocka_unit_test(test_split_indirect),
