@@ -29,10 +29,13 @@ struct held {
 	char name[VMMCTL_NAMELEN];
 	int fd;				/* the entry, flock()ed by us */
 	bool owned;			/* created destroy-on-close by this handle */
+	pid_t reaper;			/* its reaper, our child; 0 if none */
 };
 
 struct vmmctl {
 	int dirfd, regfd;
+	pid_t *reapers;			/* of VMs we no longer hold */
+	unsigned nreapers;
 	char dir[PATH_MAX];
 	unsigned maxvms;
 	uid_t uid;
@@ -365,14 +368,15 @@ static void reap(int dirfd, const char *name, const char *file, dev_t dev, ino_t
 	_exit(0);
 }
 
-/* Double fork, so the reaper belongs to init and never becomes a zombie
- * of khyve; it keeps nothing of khyve open but the run directory. */
-static int spawn_reaper(struct vmmctl *c, const char *name, int entry_fd)
+/* The reaper keeps nothing of khyve open but the run directory.  It is
+ * our child (one fork is half the cost of daemonising): it exits once the
+ * VM is gone, and is collected by drop_held() then, or by init after we
+ * exit. */
+static pid_t spawn_reaper(struct vmmctl *c, const char *name, int entry_fd)
 {
 	char file[VMMCTL_NAMELEN + 8];
 	struct stat st;
 	pid_t pid;
-	int status;
 
 	entry_file(name, file, sizeof(file));
 	if (fstat(entry_fd, &st) < 0)
@@ -385,9 +389,7 @@ static int spawn_reaper(struct vmmctl *c, const char *name, int entry_fd)
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		setsid();
-		if (fork() != 0)
-			_exit(0);
+		setsid();		/* a ^C meant for khyve does not stop it */
 		if (dup2(c->dirfd, 3) < 0)
 			_exit(1);
 		close_range(4, ~0u, 0);
@@ -395,9 +397,20 @@ static int spawn_reaper(struct vmmctl *c, const char *name, int entry_fd)
 		prctl(PR_SET_NAME, "khyve-reaper", 0, 0, 0);
 		reap(3, name, file, st.st_dev, st.st_ino);
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return 0;
+	return pid;
+}
+
+/* Collects reapers that finished (never waits for a running one). */
+static void collect_reapers(pid_t *pids, unsigned *n)
+{
+	for (unsigned i = 0; i < *n;) {
+		int st;
+
+		if (waitpid(pids[i], &st, WNOHANG) != 0)
+			pids[i] = pids[--*n];
+		else
+			i++;
+	}
 }
 
 /* ---- create / destroy ---- */
@@ -441,6 +454,7 @@ static int hold(struct vmmctl *c, const char *name, int fd, bool owned)
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	h->fd = fd;
 	h->owned = owned;
+	h->reaper = 0;
 	return 0;
 }
 
@@ -489,8 +503,14 @@ int vmmctl_create(struct vmmctl *c, const struct vmmctl_vm_create *req)
 		rc = (unsigned)rc >= c->maxvms ? -ENOMEM : 0;
 	if (!rc)
 		rc = make_entry(c, req->name, req->flags, &fd);
-	if (!rc && doc && (rc = hold(c, req->name, fd, true)) == 0)
-		rc = spawn_reaper(c, req->name, fd);
+	if (!rc && doc && (rc = hold(c, req->name, fd, true)) == 0) {
+		pid_t pid = spawn_reaper(c, req->name, fd);
+
+		if (pid < 0)
+			rc = (int)pid;
+		else
+			c->held[c->nheld - 1].reaper = pid;
+	}
 	if (rc && fd >= 0) {
 		remove_entry(c, req->name);
 		close(fd);
@@ -510,7 +530,16 @@ static struct held *find_held(struct vmmctl *c, const char *name)
 static void drop_held(struct vmmctl *c, struct held *h)
 {
 	close(h->fd);
+	if (h->reaper > 0) {
+		pid_t *r = realloc(c->reapers, sizeof(*r) * (c->nreapers + 1));
+
+		if (r) {
+			c->reapers = r;
+			r[c->nreapers++] = h->reaper;
+		}
+	}
 	*h = c->held[--c->nheld];
+	collect_reapers(c->reapers, &c->nreapers);
 }
 
 /* Asks a running VM to end over its control socket. */
@@ -621,6 +650,8 @@ void vmmctl_close(struct vmmctl *c)
 		probe_entry(c, name, &e);
 	}
 	unlock_registry(c);
+	collect_reapers(c->reapers, &c->nreapers);
+	free(c->reapers);
 	free(c->held);
 	close(c->regfd);
 	close(c->dirfd);
@@ -634,6 +665,7 @@ void vmmctl_forget(struct vmmctl *c)
 	for (unsigned i = 0; i < c->nheld; i++)
 		close(c->held[i].fd);
 	free(c->held);
+	free(c->reapers);		/* the parent's children, not ours */
 	close(c->regfd);
 	close(c->dirfd);
 	free(c);
