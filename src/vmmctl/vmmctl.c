@@ -252,7 +252,9 @@ static int probe_entry(struct vmmctl *c, const char *name, struct vmmctl_entry *
 	memset(e, 0, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	rc = read_entry(fd, e);
-	e->running = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	/* Holders lock exclusively, reapers (waiting for them) shared: a
+	 * shared probe fails only while a holder is alive. */
+	e->running = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);			/* drops our probe lock, if we got it */
 	if (rc || (!e->running && (e->flags & VMMCTL_CREATE_DESTROY_ON_CLOSE))) {
 		remove_entry(c, name);	/* its holder is gone: the VM is too */
@@ -374,29 +376,45 @@ static void reap(int dirfd, const char *name, const char *file, dev_t dev, ino_t
  * exit. */
 static pid_t spawn_reaper(struct vmmctl *c, const char *name, int entry_fd)
 {
-	char file[VMMCTL_NAMELEN + 8];
+	char file[VMMCTL_NAMELEN + 8], ok;
 	struct stat st;
+	int sync[2];
 	pid_t pid;
 
 	entry_file(name, file, sizeof(file));
-	if (fstat(entry_fd, &st) < 0)
+	if (fstat(entry_fd, &st) < 0 || pipe2(sync, O_CLOEXEC) < 0)
 		return -errno;
 	pid = fork();
-	if (pid < 0)
-		return -errno;
+	if (pid < 0) {
+		int e = errno;
+
+		close(sync[0]);
+		close(sync[1]);
+		return -e;
+	}
 	if (pid == 0) {
 		sigset_t none;
 
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setsid();		/* a ^C meant for khyve does not stop it */
-		if (dup2(c->dirfd, 3) < 0)
+		if (dup2(c->dirfd, 3) < 0 || dup2(sync[1], 4) < 0)
 			_exit(1);
-		close_range(4, ~0u, 0);
+		close_range(5, ~0u, 0);
 		close(0), close(1), close(2);
+		/* Our copy of the holder's lock is gone: tell the parent. */
+		if (write(4, "r", 1) != 1)
+			_exit(1);
+		close(4);
 		prctl(PR_SET_NAME, "khyve-reaper", 0, 0, 0);
 		reap(3, name, file, st.st_dev, st.st_ino);
 	}
+	close(sync[1]);
+	/* Until the child dropped its inherited copy of the entry's lock, the
+	 * VM would outlive a close by the holder: wait for that. */
+	while (read(sync[0], &ok, 1) < 0 && errno == EINTR)
+		;
+	close(sync[0]);
 	return pid;
 }
 
