@@ -3,16 +3,19 @@
 #   scripts/deps.sh build   compiler and libraries for `make`
 #   scripts/deps.sh demo    + what `make demo` boots with (QEMU for the L1 machine)
 #   scripts/deps.sh test    + what `make check` needs (cmocka, clang/libFuzzer, iasl...)
+#   scripts/deps.sh bench   + what bench/blk and bench/net copy into their guest (fio, iperf3)
 set -uo pipefail
-BUILD=(build-essential libmd-dev liburing-dev pkg-config)
+BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev pkg-config)
 DEMO=(qemu-system-x86 busybox-static cpio)
 TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3)
+BENCH=(fio iperf3)
 
 case ${1:-build} in
 	build) pkgs=("${BUILD[@]}") ;;
 	demo) pkgs=("${BUILD[@]}" "${DEMO[@]}") ;;
 	test) pkgs=("${BUILD[@]}" "${DEMO[@]}" "${TEST[@]}") ;;
-	*) echo "usage: scripts/deps.sh build|demo|test" >&2; exit 2 ;;
+	bench) pkgs=("${BUILD[@]}" "${DEMO[@]}" "${TEST[@]}" "${BENCH[@]}") ;;
+	*) echo "usage: scripts/deps.sh build|demo|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()
