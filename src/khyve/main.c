@@ -211,9 +211,13 @@ static int wait_vm(pid_t pid)
 	while (waitpid(pid, &ws, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
-	if (WIFEXITED(ws))
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) <= VM_EXIT_SUSPEND)
 		return WEXITSTATUS(ws);
-	log_error("the VM process died of signal %d (%s)", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+	if (WIFEXITED(ws))
+		log_error("the VM process exited with status %d", WEXITSTATUS(ws));
+	else
+		log_error("the VM process died of signal %d (%s)", WTERMSIG(ws),
+			  strsignal(WTERMSIG(ws)));
 	return VM_EXIT_ERROR;
 }
 
