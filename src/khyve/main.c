@@ -149,6 +149,8 @@ static int run(struct machine *m, struct config *cfg, struct vm_name *n, int mem
 	m->owner = geteuid();
 	m->vm_flags = n->flags;
 	m->monitor_pid = monitor_pid;
+	/* The monitor's child only runs the guest: it is confined once set up. */
+	m->confine = monitor_pid != 0;
 	if (!rc) {
 		rc = ipc_server_start(m->loop, n->listen_fd, m->owner, machine_control, m, &srv);
 		if (rc)

@@ -49,6 +49,7 @@ struct machine {
 	/* Who the VM is, for the control socket (set by main). */
 	uid_t owner;
 	pid_t monitor_pid;		/* 0 without -M */
+	bool confine;			/* the seccomp sandbox once set up (-M's child) */
 	uint32_t vm_flags;		/* vmmctl flags */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC at machine_run */
 	struct vm_params params;

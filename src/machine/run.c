@@ -1,6 +1,7 @@
 /* Running the machine: one thread per vCPU in KVM_RUN, the main thread in
  * the event loop (console I/O, signals, halt detection). */
 #include "machine/machine.h"
+#include "machine/sandbox.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -372,6 +373,18 @@ static int setup_loop_fds(struct machine *m, sigset_t *term)
 
 static void kick_handler(int sig) { (void)sig; }
 
+/* Everything is open and every handler installed; the vCPUs are not yet
+ * running.  A process that cannot be confined does not run the guest. */
+static int confine(void)
+{
+	char err[256];
+	int rc = sandbox_enter(NULL, err, sizeof(err));
+
+	if (rc)
+		log_error("%s", err);
+	return rc;
+}
+
 static int start_vcpus(struct machine *m)
 {
 	for (unsigned i = 0; i < m->params.topo.cpus; i++) {
@@ -433,8 +446,11 @@ enum vm_exit_code machine_run(struct machine *m)
 	sigaction(SIG_VCPU_KICK, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	rc = setup_loop_fds(m, &term);
-	if (rc) {
+	if (rc)
 		log_error("setting up the event loop: %s", strerror(-rc));
+	else if (m->confine)
+		rc = confine();
+	if (rc) {
 		close_loop_fds(m);
 		return VM_EXIT_ERROR;
 	}
