@@ -12,6 +12,7 @@ if ! command -v "$cc" >/dev/null; then
 	echo "SKIP: $cc not installed (libFuzzer needs clang)"; exit 77
 fi
 mkdir -p "$out"
+# tests/unit/vdriver.c: the fake virtio driver, for device targets.
 srcs=$(find src -name '*.c' ! -path 'src/khyve/*' ! -path 'src/khyvectl/*' | sort)
 flags="-std=c17 -D_GNU_SOURCE -Isrc -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 targets=("$@")
@@ -20,7 +21,7 @@ fail=0
 for t in "${targets[@]}"; do
 	bin="$out/$t"
 	# shellcheck disable=SC2086
-	$cc $flags -o "$bin" "tests/fuzz/$t.c" $srcs -luring -lseccomp -lmd -pthread
+	$cc $flags -o "$bin" "tests/fuzz/$t.c" $srcs tests/unit/vdriver.c -luring -lseccomp -lmd -pthread
 	mkdir -p "$out/$t.corpus" "$out/$t.crashes"
 	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/$t/* "$out/$t.corpus/" 2>/dev/null || true
 	if "$bin" -max_total_time="$secs" -max_len=8192 -rss_limit_mb=2048 \

@@ -52,11 +52,18 @@ static unsigned find_vcap(struct vdrv *d, uint8_t type)
 int vdrv_setup(struct vdrv *d, const char *emu_name, unsigned slot, struct config *cfg,
 	       char *err, size_t errlen)
 {
+	return vdrv_setup_loop(d, emu_name, slot, cfg, NULL, err, errlen);
+}
+
+int vdrv_setup_loop(struct vdrv *d, const char *emu_name, unsigned slot, struct config *cfg,
+		    struct evloop *loop, char *err, size_t errlen)
+{
 	const struct pci_devemu *emu = pci_emul_find(emu_name);
 	char node[32];
 	int rc;
 
 	memset(d, 0, sizeof(*d));
+	d->m.loop = loop;
 	d->slot = slot;
 	d->ram = aligned_alloc(4096, VDRV_RAM_SIZE);
 	if (!emu || !d->ram)

@@ -41,6 +41,10 @@ struct vdrv {
  * pci.0.SLOT.0).  Returns the device init's result (err filled). */
 int vdrv_setup(struct vdrv *d, const char *emu, unsigned slot, struct config *cfg,
 	       char *err, size_t errlen);
+/* The same for devices that register with the machine's event loop (the
+ * caller runs it, or not). */
+int vdrv_setup_loop(struct vdrv *d, const char *emu, unsigned slot, struct config *cfg,
+		    struct evloop *loop, char *err, size_t errlen);
 void vdrv_teardown(struct vdrv *d);
 
 uint64_t vdrv_cc_rd(struct vdrv *d, unsigned reg, unsigned size);
