@@ -12,9 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../unit/vdriver.c"	/* the fake virtio-pci driver of the unit tests */
+#include "../unit/vdriver.h"	/* the fake virtio-pci driver of the unit tests */
 
 #include "lib/config.h"
+#include "virtio/pci.h"
+#include "virtio/virtqueue.h"
 #include "lib/log.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);

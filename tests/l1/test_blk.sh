@@ -101,7 +101,7 @@ fi
 name=blk-kill
 mkimage
 kv_start $name 1 "blk khyve.blk=kill" -s 3,virtio-blk,"$img"
-if kv_wait_for $name '^KHYVE-GUEST-BLK-SYNCED=3 ' 240; then
+if kv_wait_for $name '^KHYVE-GUEST-BLK-SYNCED=3 [0-9a-f]{32}' 240; then
     kill -KILL "$KV_PID"
     t_pass "$name: guest synced 3 files; khyve killed while it writes the 4th"
 else
