@@ -140,7 +140,7 @@ suite_kvm_in_l1() {
 	start=$(now) out=$(mktemp) dir=$ROOT/build/l1/runs/kvm-suite
 	echo "(no usable /dev/kvm on this host: the kvm tests run inside one L1 machine)"
 	rm -f "$dir/results.txt"
-	( . tests/l1/lib.sh && L1_SMP=1 l1_run -n kvm-suite -t 1500 tests/l1/kvm-suite.sh ) >"$out" 2>&1
+	( . tests/l1/lib.sh && l1_run -n kvm-suite -t 1500 tests/l1/kvm-suite.sh ) >"$out" 2>&1
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$dir/results.txt" 2>/dev/null | tail -1)
 	if [ -z "$summary" ]; then
 		failed=$((failed + 1)); failures+=("kvm/in-l1")
