@@ -15,7 +15,7 @@ DEPS_PKGS := libmd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-unused-parameter
 CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -fno-strict-aliasing -pthread
-LDLIBS  := -luring -lseccomp -lmd -pthread
+LDLIBS  := -luring -lseccomp -lmd -ljson-c -pthread
 
 ifeq ($(SAN),1)
 CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -5,7 +5,7 @@
 #   scripts/deps.sh test    + what `make check` needs (cmocka, clang/libFuzzer, iasl...)
 #   scripts/deps.sh bench   + what bench/blk and bench/net copy into their guest (fio, iperf3)
 set -uo pipefail
-BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev pkg-config)
+BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev libjson-c-dev pkg-config)
 DEMO=(qemu-system-x86 busybox-static cpio)
 TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3)
 BENCH=(fio iperf3)

@@ -21,7 +21,7 @@ fail=0
 for t in "${targets[@]}"; do
 	bin="$out/$t"
 	# shellcheck disable=SC2086
-	$cc $flags -o "$bin" "tests/fuzz/$t.c" $srcs tests/unit/vdriver.c -luring -lseccomp -lmd -pthread
+	$cc $flags -o "$bin" "tests/fuzz/$t.c" $srcs tests/unit/vdriver.c -luring -lseccomp -lmd -ljson-c -pthread
 	mkdir -p "$out/$t.corpus" "$out/$t.crashes"
 	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/$t/* "$out/$t.corpus/" 2>/dev/null || true
 	if "$bin" -max_total_time="$secs" -max_len=8192 -rss_limit_mb=2048 \
