@@ -34,6 +34,9 @@ struct vcpu {
 struct vm {
 	int kvm_fd, vm_fd, mem_fd;
 	uint8_t *mem;			/* whole memfd mapping: lowmem then highmem */
+	/* A restore mapped a checkpoint's memory file privately over mem:
+	 * the memfd's holes no longer tell which pages the guest touched. */
+	bool mem_private;
 	uint64_t mem_size, lowmem, highmem;
 	size_t run_size;
 	struct vm_params params;
@@ -73,6 +76,15 @@ struct vcpu_boot {
 int vcpu_set_boot_state(struct vcpu *vcpu, const struct vcpu_boot *b);
 /* Is this vCPU halted with interrupts disabled (or never started)? */
 int vcpu_is_stopped(struct vcpu *vcpu, bool *stopped);
+
+/* Checkpoint and restore of KVM's state (src/vmm/vmstate.c): the irqchip,
+ * PIT and kvmclock as sections vm.*, each vCPU as cpu.N.  The VM must be
+ * paused.  Restore checks every section's version and size; on failure a
+ * one-line reason is in err and the VM is half-restored: destroy it. */
+struct snap_writer;
+struct snap_file;
+int vm_state_save(struct vm *vm, struct snap_writer *w, char *err, size_t errlen);
+int vm_state_restore(struct vm *vm, const struct snap_file *f, char *err, size_t errlen);
 
 /* The GDT every direct boot uses (Linux's boot protocol wants these). */
 #define BOOT_GDT_CODE32		0x08
