@@ -11,6 +11,7 @@
 
 #include "hw/layout.h"
 #include "lib/log.h"
+#include "snapshot/snapfile.h"
 
 #define STS_TMR		0x0001
 #define STS_BM		0x0010
@@ -240,4 +241,53 @@ void acpi_pm_free(struct acpi_pm *pm)
 		return;
 	pthread_mutex_destroy(&pm->lock);
 	free(pm);
+}
+
+/* ---- checkpoint ---- */
+
+/* The PM timer is saved as the time it has run, so that it continues
+ * from there rather than jumping by the time spent on disk. */
+void acpi_pm_save(struct acpi_pm *pm, struct snap_writer *w)
+{
+	struct timespec now;
+
+	pthread_mutex_lock(&pm->lock);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	snap_put_u16(w, pm->s.sts);
+	snap_put_u16(w, pm->s.en);
+	snap_put_u16(w, pm->s.cnt);
+	snap_put_u8(w, pm->s.reset_ctl);
+	snap_put_u8(w, (uint8_t)pm->s.sci_level);
+	snap_put_u64(w, (uint64_t)(now.tv_sec - pm->t0.tv_sec) * 1000000000u +
+			(uint64_t)(now.tv_nsec - pm->t0.tv_nsec));
+	pthread_mutex_unlock(&pm->lock);
+}
+
+int acpi_pm_restore(struct acpi_pm *pm, struct snap_cursor *c)
+{
+	struct acpi_pm_state s;
+	struct timespec now;
+	uint64_t ran;
+	uint8_t level;
+
+	s.sts = snap_get_u16(c);
+	s.en = snap_get_u16(c);
+	s.cnt = snap_get_u16(c);
+	s.reset_ctl = snap_get_u8(c);
+	level = snap_get_u8(c);
+	ran = snap_get_u64(c);
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (c->bad || level > 1 || ran / 1000000000u > (uint64_t)now.tv_sec)
+		return -EPROTO;
+	s.sci_level = level;	/* the line's level is in the restored irqchip */
+	pthread_mutex_lock(&pm->lock);
+	pm->s = s;
+	pm->t0.tv_sec = now.tv_sec - (time_t)(ran / 1000000000u);
+	pm->t0.tv_nsec = now.tv_nsec - (long)(ran % 1000000000u);
+	if (pm->t0.tv_nsec < 0) {
+		pm->t0.tv_nsec += 1000000000L;
+		pm->t0.tv_sec--;
+	}
+	pthread_mutex_unlock(&pm->lock);
+	return 0;
 }

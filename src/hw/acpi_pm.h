@@ -20,4 +20,11 @@ extern const struct io_ops acpi_pm_cnt_ops;	/* PM1a_CNT */
 extern const struct io_ops acpi_pm_tmr_ops;	/* PM_TMR, 24 bits */
 extern const struct io_ops acpi_reset_ops;	/* 0xCF9 */
 
+/* Checkpoint: the device's state into/from the caller's section.
+ * restore: -EPROTO for values the device cannot hold. */
+struct snap_writer;
+struct snap_cursor;
+void acpi_pm_save(struct acpi_pm *pm, struct snap_writer *w);
+int acpi_pm_restore(struct acpi_pm *pm, struct snap_cursor *c);
+
 #endif

@@ -41,11 +41,13 @@ static int amd_hostbridge_init(struct pci_dev *dev, struct config *cfg, const ch
 const struct pci_devemu hostbridge_emu = {
 	.name = "hostbridge",
 	.help = "PCI host bridge (vendor=, devid= override the IDs)",
+	.stateless = true,
 	.init = hostbridge_init,
 };
 
 const struct pci_devemu amd_hostbridge_emu = {
 	.name = "amd_hostbridge",
 	.help = "PCI host bridge with AMD's vendor ID",
+	.stateless = true,
 	.init = amd_hostbridge_init,
 };

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "snapshot/snapfile.h"
+
 #define STS_OBF		0x01
 #define STS_SYS		0x04
 #define STS_CMD		0x08	/* last write went to 0x64 */
@@ -317,4 +319,63 @@ void i8042_free(struct i8042 *kbd)
 		return;
 	pthread_mutex_destroy(&kbd->lock);
 	free(kbd);
+}
+
+/* ---- checkpoint ---- */
+
+void i8042_save(struct i8042 *k, struct snap_writer *w)
+{
+	const struct i8042_state *s = &k->s;
+
+	pthread_mutex_lock(&k->lock);
+	snap_put(w, s->ram, sizeof(s->ram));
+	snap_put_u8(w, s->status);
+	snap_put_u8(w, s->outport);
+	snap_put_u8(w, s->last);
+	snap_put_u8(w, s->expect);
+	snap_put_u8(w, s->expect_arg_of);
+	snap_put_u8(w, s->ram_index);
+	snap_put_u8(w, s->scanset);
+	snap_put(w, s->q_data, sizeof(s->q_data));
+	for (unsigned i = 0; i < QUEUE_LEN; i++)
+		snap_put_u8(w, s->q_aux[i]);
+	snap_put_u8(w, s->q_head);
+	snap_put_u8(w, s->q_count);
+	snap_put_u8(w, (uint8_t)s->kbd_level);
+	snap_put_u8(w, (uint8_t)s->aux_level);
+	pthread_mutex_unlock(&k->lock);
+}
+
+int i8042_restore(struct i8042 *k, struct snap_cursor *c)
+{
+	struct i8042_state s;
+	bool bad = false;
+
+	snap_get(c, s.ram, sizeof(s.ram));
+	s.status = snap_get_u8(c);
+	s.outport = snap_get_u8(c);
+	s.last = snap_get_u8(c);
+	s.expect = snap_get_u8(c);
+	s.expect_arg_of = snap_get_u8(c);
+	s.ram_index = snap_get_u8(c);
+	s.scanset = snap_get_u8(c);
+	snap_get(c, s.q_data, sizeof(s.q_data));
+	for (unsigned i = 0; i < QUEUE_LEN; i++) {
+		uint8_t aux = snap_get_u8(c);
+
+		bad |= aux > 1;
+		s.q_aux[i] = aux;
+	}
+	s.q_head = snap_get_u8(c);
+	s.q_count = snap_get_u8(c);
+	s.kbd_level = snap_get_u8(c);
+	s.aux_level = snap_get_u8(c);
+	if (c->bad || bad || s.q_head >= QUEUE_LEN || s.q_count > QUEUE_LEN ||
+	    s.ram_index >= sizeof(s.ram) || s.kbd_level > 1 || s.aux_level > 1)
+		return -EPROTO;
+	/* The lines' levels are in the restored irqchip: only remembered. */
+	pthread_mutex_lock(&k->lock);
+	k->s = s;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
 }

@@ -18,4 +18,11 @@ void i8042_free(struct i8042 *kbd);
 extern const struct io_ops i8042_data_ops;	/* 0x60 */
 extern const struct io_ops i8042_cmd_ops;	/* 0x64 */
 
+/* Checkpoint: the device's state into/from the caller's section.
+ * restore: -EPROTO for values the device cannot hold. */
+struct snap_writer;
+struct snap_cursor;
+void i8042_save(struct i8042 *kbd, struct snap_writer *w);
+int i8042_restore(struct i8042 *kbd, struct snap_cursor *c);
+
 #endif

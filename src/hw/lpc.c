@@ -29,5 +29,6 @@ static int lpc_init(struct pci_dev *dev, struct config *cfg, const char *node,
 const struct pci_devemu lpc_emu = {
 	.name = "lpc",
 	.help = "PCI-ISA bridge hosting COM1-COM4 (-l comN,...); bus 0 only",
+	.stateless = true,
 	.init = lpc_init,
 };

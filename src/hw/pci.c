@@ -9,6 +9,7 @@
 
 #include "hw/layout.h"
 #include "lib/config.h"
+#include "snapshot/snapfile.h"
 
 #define PCI_VENDOR_ID		0x00
 #define PCI_COMMAND		0x04
@@ -404,3 +405,172 @@ int pci_bus_populate(struct pci_bus *bus, struct config *cfg, char *err, size_t 
 	pci_mark_multifunction(bus);
 	return 0;
 }
+
+/* ---- checkpoint ---- */
+
+#define PCI_SECTION_VERSION	1
+
+static void section_name(const struct pci_dev *dev, char *buf, size_t len)
+{
+	snprintf(buf, len, "pci.0.%u.%u", dev->slot, dev->func);
+}
+
+const struct pci_dev *pci_bus_unsaveable(struct pci_bus *bus)
+{
+	for (unsigned s = 0; s < PCI_SLOTS; s++)
+		for (unsigned f = 0; f < PCI_FUNCS; f++) {
+			const struct pci_dev *dev = bus->dev[s][f];
+
+			if (dev && !dev->emu->stateless && !(dev->emu->save && dev->emu->restore))
+				return dev;
+		}
+	return NULL;
+}
+
+void pci_bus_save(struct pci_bus *bus, struct snap_writer *w)
+{
+	char name[SNAP_NAME_MAX];
+
+	for (unsigned s = 0; s < PCI_SLOTS; s++)
+		for (unsigned f = 0; f < PCI_FUNCS; f++) {
+			struct pci_dev *dev = bus->dev[s][f];
+
+			if (!dev)
+				continue;
+			section_name(dev, name, sizeof(name));
+			snap_begin(w, name, PCI_SECTION_VERSION);
+			pthread_mutex_lock(&bus->lock);
+			snap_put(w, dev->cfg, sizeof(dev->cfg));
+			for (unsigned i = 0; i < PCI_BARS; i++)
+				snap_put_u64(w, dev->bar[i].addr);
+			pthread_mutex_unlock(&bus->lock);
+			if (dev->emu->save)
+				dev->emu->save(dev, w);
+			snap_end(w);
+		}
+}
+
+/* The bytes that say which device this is: IDs, class, header type,
+ * subsystem.  A checkpoint restores into the same device only. */
+static bool same_device(const uint8_t *a, const uint8_t *b)
+{
+	return !memcmp(a, b, 4) && !memcmp(a + 8, b + 8, 4) &&
+	       (a[PCI_HEADER_TYPE] & 0x7f) == (b[PCI_HEADER_TYPE] & 0x7f) &&
+	       !memcmp(a + 0x2c, b + 0x2c, 4);
+}
+
+static bool bar_fits(const struct pci_bar *b, uint64_t addr)
+{
+	if (b->type == PCI_BAR_NONE)
+		return addr == 0;
+	if (addr & (b->size - 1))
+		return false;
+	if (b->type == PCI_BAR_IO)
+		return addr <= 0xffff && addr + b->size <= 0x10000;
+	if (b->type == PCI_BAR_MEM32)
+		return addr + b->size <= (1ull << 32);
+	return addr <= UINT64_MAX - b->size;
+}
+
+static void apply_config(struct pci_dev *dev, const uint8_t *cfg, const uint64_t *bars)
+{
+	pthread_mutex_lock(&dev->bus->lock);
+	for (unsigned i = 0; i < PCI_BARS; i++) {
+		struct pci_bar *b = &dev->bar[i];
+
+		if (b->mapped)
+			io_bus_remove(bar_bus(dev, b), b->addr);
+		b->mapped = false;
+		b->addr = bars[i];
+	}
+	memcpy(dev->cfg, cfg, PCI_CFG_SIZE);
+	pci_update_mappings(dev);
+	pthread_mutex_unlock(&dev->bus->lock);
+}
+
+static int restore_function(struct pci_dev *dev, const struct snap_section *sec,
+			    const char *name, char *err, size_t errlen)
+{
+	uint8_t cfg[PCI_CFG_SIZE];
+	uint64_t bars[PCI_BARS];
+	struct snap_cursor c;
+	int rc = 0;
+
+	if (sec->version != PCI_SECTION_VERSION) {
+		snprintf(err, errlen, "section %s has version %u, this khyve reads %u", name,
+			 sec->version, PCI_SECTION_VERSION);
+		return -EPROTO;
+	}
+	snap_cursor_init(&c, sec);
+	snap_get(&c, cfg, sizeof(cfg));
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		bars[i] = snap_get_u64(&c);
+	if (c.bad) {
+		snprintf(err, errlen, "section %s is too short", name);
+		return -EPROTO;
+	}
+	if (!same_device(cfg, dev->cfg)) {
+		snprintf(err, errlen, "section %s holds another device than the %s configured",
+			 name, dev->emu->name);
+		return -EPROTO;
+	}
+	for (unsigned i = 0; i < PCI_BARS; i++)
+		if (!bar_fits(&dev->bar[i], bars[i])) {
+			snprintf(err, errlen, "section %s: BAR %u at 0x%llx does not fit it", name,
+				 i, (unsigned long long)bars[i]);
+			return -EPROTO;
+		}
+	apply_config(dev, cfg, bars);
+	if (dev->emu->restore)
+		rc = dev->emu->restore(dev, &c, err, errlen);
+	if (rc == 0 && !snap_cursor_done(&c)) {
+		snprintf(err, errlen, "section %s has the wrong size", name);
+		rc = -EPROTO;
+	}
+	return rc;
+}
+
+/* A pci.* section without a function here: the devices differ. */
+static int check_no_extra(struct pci_bus *bus, const struct snap_file *f, char *err,
+			  size_t errlen)
+{
+	for (unsigned i = 0; i < f->n; i++) {
+		unsigned s, fn;
+		int end = 0;
+
+		if (strncmp(f->sec[i].name, "pci.", 4))
+			continue;
+		if (sscanf(f->sec[i].name, "pci.0.%u.%u%n", &s, &fn, &end) != 2 ||
+		    f->sec[i].name[end] || s >= PCI_SLOTS || fn >= PCI_FUNCS || !bus->dev[s][fn]) {
+			snprintf(err, errlen, "section %s: no such PCI function is configured",
+				 f->sec[i].name);
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+int pci_bus_restore(struct pci_bus *bus, const struct snap_file *f, char *err, size_t errlen)
+{
+	char name[SNAP_NAME_MAX];
+	int rc = check_no_extra(bus, f, err, errlen);
+
+	for (unsigned s = 0; rc == 0 && s < PCI_SLOTS; s++)
+		for (unsigned fn = 0; rc == 0 && fn < PCI_FUNCS; fn++) {
+			struct pci_dev *dev = bus->dev[s][fn];
+			const struct snap_section *sec;
+
+			if (!dev)
+				continue;
+			section_name(dev, name, sizeof(name));
+			sec = snap_find(f, name);
+			if (!sec) {
+				snprintf(err, errlen, "the checkpoint has no %s (%s): the devices "
+					 "differ", name, dev->emu->name);
+				return -EPROTO;
+			}
+			rc = restore_function(dev, sec, name, err, errlen);
+		}
+	return rc;
+}
+

@@ -14,6 +14,9 @@
 struct config;
 struct pci_bus;
 struct pci_dev;
+struct snap_writer;
+struct snap_cursor;
+struct snap_file;
 
 #define PCI_SLOTS	32
 #define PCI_FUNCS	8
@@ -51,6 +54,15 @@ struct pci_devemu {
 	/* Optional: after the bus applied a write to the standard header
 	 * (command register bits such as INTx disable). */
 	void (*cfg_written)(struct pci_dev *dev, unsigned off, unsigned size);
+	/* Checkpoint.  The bus saves a function's config space and BAR
+	 * addresses; save appends the emulation's own state to the same
+	 * section and restore reads it back, after init from the same
+	 * configuration, with the VM paused.  stateless: the config space is
+	 * all there is.  An emulation with neither cannot be checkpointed
+	 * yet: a checkpoint of a VM that has it is refused. */
+	bool stateless;
+	void (*save)(struct pci_dev *dev, struct snap_writer *w);
+	int (*restore)(struct pci_dev *dev, struct snap_cursor *c, char *err, size_t errlen);
 };
 
 struct pci_dev {
@@ -91,6 +103,15 @@ void pci_bus_destroy(struct pci_bus *bus);
 /* Creates every "pci.0.S.F" node of cfg (bus 0 only for now). */
 int pci_bus_populate(struct pci_bus *bus, struct config *cfg, char *err, size_t errlen);
 extern const struct io_ops pci_cfg_addr_ops, pci_cfg_data_ops;
+
+/* Checkpoint of every function, one section "pci.B.S.F" each.
+ * pci_bus_unsaveable: the first function whose emulation cannot be
+ * checkpointed, NULL when all can.  pci_bus_restore: every function must
+ * find its section (the same device, BARs that fit) and every pci section
+ * its function; 0, or -EPROTO with the reason in err. */
+const struct pci_dev *pci_bus_unsaveable(struct pci_bus *bus);
+void pci_bus_save(struct pci_bus *bus, struct snap_writer *w);
+int pci_bus_restore(struct pci_bus *bus, const struct snap_file *f, char *err, size_t errlen);
 
 /* Helpers for emulations. */
 void pci_set_ids(struct pci_dev *dev, uint16_t vendor, uint16_t device,

@@ -18,6 +18,7 @@
 
 #include "lib/evloop.h"
 #include "lib/log.h"
+#include "snapshot/snapfile.h"
 
 #define REG_SEC		0x00
 #define REG_SEC_ALARM	0x01
@@ -481,4 +482,58 @@ void rtc_free(struct rtc *rtc)
 	}
 	pthread_mutex_destroy(&rtc->lock);
 	free(rtc);
+}
+
+/* ---- checkpoint ---- */
+
+/* The guest's time stays an offset from the host's, so after a restore
+ * the RTC shows the current time shifted as before: it has caught up.
+ * The previous C read is saved as how long ago it was. */
+void rtc_save(struct rtc *r, struct snap_writer *w)
+{
+	const struct rtc_state *s = &r->s;
+
+	pthread_mutex_lock(&r->lock);
+	snap_put_u8(w, s->index);
+	snap_put(w, s->regs, sizeof(s->regs));
+	snap_put_u64(w, (uint64_t)s->offset);
+	snap_put_u64(w, (uint64_t)s->last_c_sec);
+	snap_put_u64(w, (uint64_t)(mono_ns() - s->last_c_ns));
+	snap_put_u64(w, (uint64_t)s->last_tick_sec);
+	snap_put_u8(w, s->latched_c);
+	snap_put_u8(w, (uint8_t)s->irq_level);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static bool within(int64_t v, int64_t limit)
+{
+	return v >= -limit && v <= limit;
+}
+
+int rtc_restore(struct rtc *r, struct snap_cursor *c)
+{
+	struct rtc_state s;
+	int64_t age;
+	uint8_t level;
+
+	s.index = snap_get_u8(c);
+	snap_get(c, s.regs, sizeof(s.regs));
+	s.offset = (int64_t)snap_get_u64(c);
+	s.last_c_sec = (int64_t)snap_get_u64(c);
+	age = (int64_t)snap_get_u64(c);
+	s.last_tick_sec = (int64_t)snap_get_u64(c);
+	s.latched_c = snap_get_u8(c);
+	level = snap_get_u8(c);
+	/* about 300 years either way: enough for any RTC, no overflow later */
+	if (c->bad || s.index >= NREGS || level > 1 || age < 0 || age > mono_ns() ||
+	    !within(s.offset, INT64_C(10000000000)) || !within(s.last_c_sec, INT64_C(100000000000)) ||
+	    !within(s.last_tick_sec, INT64_C(100000000000)))
+		return -EPROTO;
+	s.irq_level = level;	/* the line's level is in the restored irqchip */
+	pthread_mutex_lock(&r->lock);
+	s.last_c_ns = mono_ns() - age;
+	r->s = s;
+	rtc_arm_timer(r);
+	pthread_mutex_unlock(&r->lock);
+	return 0;
 }

@@ -30,4 +30,11 @@ void rtc_set_time(struct rtc *rtc, int64_t secs);
 /* Two ports, dev = the rtc. */
 extern const struct io_ops rtc_ops;
 
+/* Checkpoint: the device's state into/from the caller's section.
+ * restore: -EPROTO for values the device cannot hold. */
+struct snap_writer;
+struct snap_cursor;
+void rtc_save(struct rtc *rtc, struct snap_writer *w);
+int rtc_restore(struct rtc *rtc, struct snap_cursor *c);
+
 #endif

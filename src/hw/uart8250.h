@@ -31,4 +31,11 @@ size_t uart8250_rx_push(struct uart8250 *uart, const uint8_t *buf, size_t len);
  * room after a push that did not fit entirely. */
 void uart8250_set_rx_space(struct uart8250 *uart, void (*cb)(void *opaque), void *opaque);
 
+/* Checkpoint: the registers and receive FIFO into/from the caller's
+ * section.  restore: -EPROTO for values the chip cannot hold. */
+struct snap_writer;
+struct snap_cursor;
+void uart8250_save(struct uart8250 *uart, struct snap_writer *w);
+int uart8250_restore(struct uart8250 *uart, struct snap_cursor *c);
+
 #endif

@@ -3,10 +3,13 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "hw/acpi_pm.h"
+#include "snaptest.h"
 #include "hw/layout.h"
 
 struct fx {
@@ -139,6 +142,45 @@ static void test_reset_register(void **state)
 	assert_int_equal(f->exits, 2);
 }
 
+/* A restored PM block keeps its enables and its timer continues from
+ * where it was (not from zero); a bad SCI level is refused. */
+static void test_checkpoint_round_trip(void **state)
+{
+	struct fx *f = *state, g = { 0 };
+	struct snap_writer *w = malloc(sizeof(*w));
+	struct timespec ts = { 0, 30000000 };
+	struct snap_section sec;
+	struct snap_cursor c;
+	uint64_t before, after;
+
+	assert_non_null(w);
+	acpi_pm_evt_ops.write(f->pm, 2, 2, 0x100);
+	nanosleep(&ts, NULL);		/* the timer has run 30 ms */
+	before = acpi_pm_tmr_ops.read(f->pm, 0, 4);
+	snap_writer_init(w);
+	snap_begin(w, "dev", 1);
+	acpi_pm_save(f->pm, w);
+	sec = snaptest_section(w);
+
+	g.sci = (struct irq_line){ fake_irq, &g, LAYOUT_SCI_IRQ };
+	g.sink = (struct vm_exit_sink){ fake_exit, &g };
+	g.pm = acpi_pm_new(&g.sci, &g.sink);
+	assert_non_null(g.pm);
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(acpi_pm_restore(g.pm, &c), 0);
+	assert_true(snap_cursor_done(&c));
+	after = acpi_pm_tmr_ops.read(g.pm, 0, 4);
+	assert_int_equal(acpi_pm_evt_ops.read(g.pm, 2, 2), 0x100);
+	assert_true(after >= before && after - before < 0x400000);
+
+	w->buf[7] = 2;			/* sci_level: after sts, en, cnt, reset_ctl */
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(acpi_pm_restore(g.pm, &c), -EPROTO);
+	acpi_pm_free(g.pm);
+	snap_writer_free(w);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +188,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sleep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pm_timer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

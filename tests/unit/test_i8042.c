@@ -3,9 +3,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hw/i8042.h"
+#include "snaptest.h"
 
 struct fx {
 	int level[2], edges[2];
@@ -187,6 +190,41 @@ static void test_reset(void **state)
 	assert_int_equal(f->exits, 2);
 }
 
+/* A restored controller keeps its configuration byte and the bytes
+ * waiting in its output queue; an impossible queue is refused. */
+static void test_checkpoint_round_trip(void **state)
+{
+	struct fx *f = *state, g = { 0 };
+	struct snap_writer *w = malloc(sizeof(*w));
+	struct snap_section sec;
+	struct snap_cursor c;
+
+	assert_non_null(w);
+	cmd(f, 0x60);
+	data_out(f, 0x74);
+	cmd(f, 0xaa);			/* self test: 0x55 waits in the queue */
+	snap_writer_init(w);
+	snap_begin(w, "dev", 1);
+	i8042_save(f->k, w);
+	sec = snaptest_section(w);
+
+	g.k = i8042_new(&f->kbd, &f->aux, &f->sink);
+	assert_non_null(g.k);
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(i8042_restore(g.k, &c), 0);
+	assert_true(snap_cursor_done(&c));
+	assert_int_equal(data_in(&g), 0x55);
+	cmd(&g, 0x20);
+	assert_int_equal(data_in(&g), 0x74);
+
+	w->buf[w->len - 3] = 17;	/* q_count past the 16-byte queue */
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(i8042_restore(g.k, &c), -EPROTO);
+	i8042_free(g.k);
+	snap_writer_free(w);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +233,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_keyboard_irq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_keyboard_answers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_mouse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 	};
 

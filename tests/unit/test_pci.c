@@ -11,6 +11,7 @@
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
+#include "snapshot/snapfile.h"
 
 static uint64_t last_off;
 static uint64_t dummy_read(void *dev, uint64_t off, unsigned size) { last_off = off; return 0x5a; }
@@ -146,6 +147,61 @@ static void test_registry(void **state)
 	assert_null(pci_emul_find("virtio-9p"));
 }
 
+/* A function saved with its BARs where the guest put them comes back
+ * there, mapped as its command register says; another device, a BAR that
+ * does not fit, a missing or an extra section are refused. */
+static void test_checkpoint(void **state)
+{
+	struct fixture *f = *state;
+	struct pci_dev *d = f->pci.dev[3][0];
+	struct snap_writer *w = malloc(sizeof(*w));
+	struct snap_file *file = calloc(1, sizeof(*file));
+	char err[256];
+	uint64_t v;
+
+	assert_non_null(w);
+	assert_non_null(file);
+	assert_ptr_equal(pci_bus_unsaveable(&f->pci), d);	/* no hooks, not stateless */
+	((struct pci_devemu *)d->emu)->stateless = true;
+	assert_null(pci_bus_unsaveable(&f->pci));
+	cfg_write(f, 3, 0x10, 4, 0xd0000000);
+	cfg_write(f, 3, 0x04, 2, 0x2);
+	snap_writer_init(w);
+	pci_bus_save(&f->pci, w);
+	assert_int_equal(w->err, 0);
+	assert_int_equal(w->n, 1);
+	file->n = 1;
+	file->sec[0] = w->sec[0];
+	file->sec[0].data = w->buf + w->sec[0].offset;
+	assert_string_equal(file->sec[0].name, "pci.0.3.0");
+
+	cfg_write(f, 3, 0x10, 4, 0xd0004000);
+	cfg_write(f, 3, 0x04, 2, 0x0);
+	assert_int_equal(pci_bus_restore(&f->pci, file, err, sizeof(err)), 0);
+	assert_int_equal(cfg_read(f, 3, 0x10, 4), 0xd0000000);
+	assert_int_equal(io_bus_access(&f->mmio, 0xd0000010, 4, false, &v), 0);
+	assert_int_equal(io_bus_access(&f->mmio, 0xd0004010, 4, false, &v), -ENOENT);
+
+	w->buf[2] ^= 1;					/* device ID */
+	assert_int_equal(pci_bus_restore(&f->pci, file, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "another device"));
+	w->buf[2] ^= 1;
+	w->buf[256] = 0x08;				/* BAR 0 at 0xd0000008 */
+	assert_int_equal(pci_bus_restore(&f->pci, file, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "BAR 0"));
+	w->buf[256] = 0;
+	strcpy(file->sec[0].name, "pci.0.4.0");
+	assert_int_equal(pci_bus_restore(&f->pci, file, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "no such PCI function"));
+	file->n = 0;
+	assert_int_equal(pci_bus_restore(&f->pci, file, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "has no pci.0.3.0"));
+	((struct pci_devemu *)d->emu)->stateless = false;
+	snap_writer_free(w);
+	free(w);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +210,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bar_sizing_and_mapping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_readonly_header, setup, teardown),
 		cmocka_unit_test(test_registry),
+		cmocka_unit_test_setup_teardown(test_checkpoint, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,6 +4,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -11,6 +13,7 @@
 #include <unistd.h>
 #include "lib/evloop.h"
 #include "hw/rtc.h"
+#include "snaptest.h"
 
 static uint8_t rd(struct rtc *r, uint8_t idx)
 {
@@ -288,12 +291,58 @@ static void test_interrupts(void **state)
 	evloop_free(loop);
 }
 
+/* A restored RTC keeps the guest's time offset (it shows the written time
+ * advanced by what passed), CMOS RAM and the registers; an impossible
+ * index or a short section is refused. */
+static void test_checkpoint_round_trip(void **state)
+{
+	const uint8_t t[8] = { 0x00, 0x30, 0x12, 0x01, 0x15, 0x06, 0x20, 0x20 };
+	struct rtc *r = rtc_new(NULL, true, 256 << 20, 0), *q = rtc_new(NULL, true, 8 << 20, 0);
+	struct snap_writer *w = malloc(sizeof(*w));
+	struct snap_section sec;
+	struct snap_cursor c;
+
+	(void)state;
+	assert_non_null(w);
+	set_time(r, t);
+	wr(r, 0x40, 0xab);			/* CMOS RAM */
+	wr(r, 0x0a, 0x26);
+	snap_writer_init(w);
+	snap_begin(w, "dev", 1);
+	rtc_save(r, w);
+	sec = snaptest_section(w);
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(rtc_restore(q, &c), 0);
+	assert_true(snap_cursor_done(&c));
+	assert_int_equal(rd(q, 0x40), 0xab);
+	assert_int_equal(rd(q, 0x0a) & 0x7f, 0x26);
+	assert_int_equal(rd(q, 9), 0x20);
+	assert_int_equal(rd(q, 8), 0x06);
+	assert_int_equal(rd(q, 4), 0x12);
+	assert_int_equal(rd(q, 2), 0x30);
+	assert_true(rd(q, 0) <= 0x02);
+	assert_int_equal(rd(q, 0x34), rd(r, 0x34));	/* memory size bytes came along */
+
+	w->buf[0] = 0x80;				/* index past the 128 registers */
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(rtc_restore(q, &c), -EPROTO);
+	w->buf[0] = 0;
+	sec.size--;
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(rtc_restore(q, &c), -EPROTO);
+	snap_writer_free(w);
+	free(w);
+	rtc_free(r);
+	rtc_free(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bcd_and_binary),
 		cmocka_unit_test(test_12h_mode),
 		cmocka_unit_test(test_written_time_persists),
+		cmocka_unit_test(test_checkpoint_round_trip),
 		cmocka_unit_test(test_register_c_clears),
 		cmocka_unit_test(test_utc_vs_localtime),
 		cmocka_unit_test(test_cmos_ram),

@@ -3,9 +3,12 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hw/uart8250.h"
+#include "snaptest.h"
 
 struct fake_irq {
 	int level, changes;
@@ -259,6 +262,57 @@ static void test_bad_offset(void **state)
 	assert_int_equal(f->ntx, 0);
 }
 
+/* A second UART restored from the first's checkpoint reads back the same
+ * registers and FIFO; impossible FIFO indices and short sections are
+ * refused. */
+static void test_checkpoint_round_trip(void **state)
+{
+	struct fx *f = *state;
+	struct snap_writer *w = malloc(sizeof(*w));
+	struct fx g = { 0 };
+	struct snap_section sec;
+	struct snap_cursor c;
+
+	assert_non_null(w);
+	out(f, 3, 0x83);
+	out(f, 0, 0x0c);
+	out(f, 3, 0x1b);		/* 8E1 */
+	out(f, 2, 0xc7);		/* FIFO on, trigger 14 */
+	out(f, 7, 0x5a);
+	out(f, 1, 0x01);
+	assert_int_equal(uart8250_rx_push(f->u, (const uint8_t *)"hey", 3), 3);
+	snap_writer_init(w);
+	snap_begin(w, "isa.com1", 1);
+	uart8250_save(f->u, w);
+	sec = snaptest_section(w);
+
+	g.irq = (struct irq_line){ fake_irq_set, &g.irqstate, 4 };
+	g.u = uart8250_new(&g.irq);
+	assert_non_null(g.u);
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(uart8250_restore(g.u, &c), 0);
+	assert_true(snap_cursor_done(&c));
+	assert_int_equal(in(&g, 3), 0x1b);
+	assert_int_equal(in(&g, 7), 0x5a);
+	assert_int_equal(in(&g, 1), 0x01);
+	assert_int_equal(in(&g, 0), 'h');
+	assert_int_equal(in(&g, 0), 'e');
+	assert_int_equal(in(&g, 0), 'y');
+	out(&g, 3, 0x9b);
+	assert_int_equal(in(&g, 0), 0x0c);
+
+	/* fifo_head is the 24th byte: 9 registers, thre, 16 FIFO bytes */
+	w->buf[9 + 1 + 16] = UART8250_FIFO_SIZE;
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(uart8250_restore(g.u, &c), -EPROTO);
+	sec.size--;
+	snap_cursor_init(&c, &sec);
+	assert_int_equal(uart8250_restore(g.u, &c), -EPROTO);
+	uart8250_free(g.u);
+	snap_writer_free(w);
+	free(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +325,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_iir_priorities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_loopback_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_round_trip, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
