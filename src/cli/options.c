@@ -33,7 +33,7 @@ static const char usage_text[] =
 	"Usage: khyve [-aACDeHhIMPSuWwxY] [-c [[cpus=]n][,sockets=n][,cores=n][,threads=n]]\n"
 	"             [-k config_file] [-l lpcdev[,conf]] [-m memsize[K|M|G|T]]\n"
 	"             [-o var=value] [-p vcpu:hostcpu] [-s slot,emulation[,conf]]\n"
-	"             [-U uuid] vmname\n"
+	"             [-r file] [-U uuid] vmname\n"
 	"       -A: create ACPI tables (obsolete: always done)\n"
 	"       -a: local APIC in xAPIC mode (default)\n"
 	"       -C: include guest memory in core dumps\n"
@@ -50,6 +50,7 @@ static const char usage_text[] =
 	"       -o: set bhyve_config(5) variable var to value\n"
 	"       -P: vCPUs exit on PAUSE\n"
 	"       -p: pin vCPU to host CPU (repeatable)\n"
+	"       -r: restore a checkpoint (khyvectl --checkpoint's file; same -s/-l)\n"
 	"       -S: wire guest memory\n"
 	"       -s: PCI device in slot (-s help lists emulations)\n"
 	"       -U: SMBIOS system UUID\n"
@@ -59,7 +60,7 @@ static const char usage_text[] =
 	"       -x: local APIC in x2APIC mode\n"
 	"       -Y: no MP table\n"
 	"   Booting: -o boot.kernel=PATH [-o boot.initrd=PATH] [-o boot.cmdline=STRING]\n"
-	"   Not available in this khyve yet: -f, -G, -K, -n, -r\n";
+	"   Not available in this khyve yet: -f, -G, -K, -n\n";
 
 struct flag_opt {
 	char opt;
@@ -95,7 +96,6 @@ static const struct later_opt later_opts[] = {
 	{ 'G', "the GDB stub is not available in this khyve yet" },
 	{ 'K', "keyboard layouts need a framebuffer, which is not available in this khyve yet" },
 	{ 'n', "NUMA domains are not available in this khyve yet" },
-	{ 'r', "checkpoint/restore is not available in this khyve yet" },
 };
 
 /* bhyve's emulations that khyve will have but does not yet. */
@@ -568,8 +568,7 @@ static int opt_assign(struct config *cfg, const char *arg)
 
 static int check_name(struct config *cfg, int nargs, char *const args[])
 {
-	char dir[4096], err[512];
-	const char *name, *rundir;
+	const char *name;
 	int rc;
 
 	if (nargs > 1) {
@@ -583,6 +582,17 @@ static int check_name(struct config *cfg, int nargs, char *const args[])
 		return rc;
 	}
 	name = config_get(cfg, "name");
+	if (!name && config_isset(cfg, "restore"))
+		return 0;	/* -r: the checkpoint's name, checked once read */
+	return options_check_name(cfg);
+}
+
+int options_check_name(struct config *cfg)
+{
+	char dir[4096], err[512];
+	const char *name = config_get(cfg, "name"), *rundir;
+	int rc;
+
 	if (!name) {
 		log_error("missing the VM name (usage: khyve [options] vmname)");
 		return -EINVAL;
@@ -640,6 +650,8 @@ static int one_option(struct config *cfg, int c, const char *arg, FILE *out)
 		return opt_assign(cfg, arg);
 	case 'p':
 		return opt_pin(cfg, arg);
+	case 'r':
+		return set_var(cfg, 'r', arg, "restore", arg);
 	case 's':
 		return opt_slot(cfg, arg, out);
 	case 'U':

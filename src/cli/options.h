@@ -20,6 +20,9 @@ enum options_result {
 /* Parses argv into cfg.  Returns an options_result, or a negative errno
  * after printing one line on stderr through log_error(). */
 int options_parse(struct config *cfg, int argc, char *argv[], FILE *out);
+/* Checks the VM name against the run directory's limits (options_parse
+ * does, but leaves it to the caller with -r and no name). */
+int options_check_name(struct config *cfg);
 
 /* bhyve's memory size syntax: number with optional K/M/G/T suffix (case
  * insensitive, powers of 1024); a bare number below 1 MiB means MiB.

@@ -17,6 +17,7 @@
 #include "ipc/server.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "machine/checkpoint.h"
 #include "machine/control.h"
 #include "machine/machine.h"
 #include "vmmctl/vmmctl.h"
@@ -141,10 +142,10 @@ static void release_name(struct config *cfg, struct vm_name *n, int status)
 
 /* Builds and runs the VM (in monitor mode: one boot of it, in the child). */
 static int run(struct machine *m, struct config *cfg, struct vm_name *n, int mem_fd,
-	       pid_t monitor_pid)
+	       pid_t monitor_pid, const struct ckpt_image *restore)
 {
 	struct ipc_server *srv = NULL;
-	int rc = machine_build(m, cfg, mem_fd), status;
+	int rc = machine_build(m, cfg, mem_fd, restore), status;
 
 	m->owner = geteuid();
 	m->vm_flags = n->flags;
@@ -185,7 +186,8 @@ static void forward_signal(int sig)
 /* One boot, in a child process: it creates its own KVM VM (KVM refuses
  * another process's) over the monitor's memory, so memory survives a
  * guest reboot.  It never touches the registry: the monitor holds it. */
-static int vm_process(struct config *cfg, struct vm_name *n, int mem_fd, pid_t monitor)
+static int vm_process(struct config *cfg, struct vm_name *n, int mem_fd, pid_t monitor,
+		      const struct ckpt_image *restore)
 {
 	struct machine m;
 	sigset_t term;
@@ -203,7 +205,7 @@ static int vm_process(struct config *cfg, struct vm_name *n, int mem_fd, pid_t m
 		return VM_EXIT_ERROR;
 	vmmctl_forget(n->ctl);
 	n->ctl = NULL;
-	return run(&m, cfg, n, mem_fd, monitor);
+	return run(&m, cfg, n, mem_fd, monitor, restore);
 }
 
 static int wait_vm(pid_t pid)
@@ -224,8 +226,9 @@ static int wait_vm(pid_t pid)
 }
 
 /* Runs boot after boot while the guest reboots; ends with the status of
- * the boot that did not (bhyve's monitor loop). */
-static int monitor(struct config *cfg, struct vm_name *n)
+ * the boot that did not (bhyve's monitor loop).  With restore, the first
+ * boot resumes that checkpoint; a guest reboot after it boots afresh. */
+static int monitor(struct config *cfg, struct vm_name *n, const struct ckpt_image *restore)
 {
 	struct sigaction sa = { .sa_handler = forward_signal };
 	int mem_fd = memfd_create("khyve-guest-ram", MFD_CLOEXEC), status;
@@ -249,11 +252,12 @@ static int monitor(struct config *cfg, struct vm_name *n)
 			break;
 		}
 		if (pid == 0) {
-			status = vm_process(cfg, n, mem_fd, self);
+			status = vm_process(cfg, n, mem_fd, self, restore);
 			config_free(cfg);
 			exit(status);
 		}
 		vm_child = pid;
+		restore = NULL;
 		status = wait_vm(pid);
 		vm_child = 0;
 		/* A forced poweroff was asked for: no boot after this one. */
@@ -275,9 +279,40 @@ static int want_monitor(struct config *cfg, bool *on)
 	return 0;
 }
 
+/* khyve -r FILE: reads and checks the checkpoint; the VM's name, vCPUs
+ * and memory come from it unless the command line gives them. */
+static int restore_prepare(struct config *cfg, struct ckpt_image *img)
+{
+	const char *path = config_get(cfg, "restore");
+	char err[768], num[32];
+	int rc = ckpt_image_load(path, img, err, sizeof(err));
+
+	if (rc) {
+		log_error("cannot restore %s: %s", path, err);
+		return rc;
+	}
+	snprintf(num, sizeof(num), "%u", img->meta.ncpus);
+	if (!config_isset(cfg, "cpus") && !config_isset(cfg, "sockets") &&
+	    !config_isset(cfg, "cores") && !config_isset(cfg, "threads"))
+		rc = config_set(cfg, "cpus", num);
+	snprintf(num, sizeof(num), "%lluK", (unsigned long long)(img->meta.memsize >> 10));
+	if (!rc && !config_isset(cfg, "memory.size"))
+		rc = config_set(cfg, "memory.size", num);
+	if (!rc && !config_isset(cfg, "name"))
+		rc = config_set(cfg, "name", img->meta.vmname);
+	if (rc)
+		log_error("cannot restore %s: %s", path, strerror(-rc));
+	else
+		rc = options_check_name(cfg);
+	if (rc)
+		ckpt_image_free(img);
+	return rc;
+}
+
 int main(int argc, char *argv[])
 {
 	struct config *cfg = config_new();
+	struct ckpt_image *img = NULL;
 	struct vm_name n;
 	struct machine m;
 	bool mon = false;
@@ -293,13 +328,24 @@ int main(int argc, char *argv[])
 		config_free(cfg);
 		return rc == OPTIONS_EXIT_OK ? 0 : VM_EXIT_ERROR;
 	}
+	if (config_isset(cfg, "restore") &&
+	    (!(img = malloc(sizeof(*img))) || restore_prepare(cfg, img))) {
+		if (!img)
+			log_error("out of memory");
+		free(img);
+		config_free(cfg);
+		return VM_EXIT_ERROR;
+	}
 	log_set_vm(config_get(cfg, "name"));
 	n = (struct vm_name){ .name = config_get(cfg, "name"), .listen_fd = -1 };
 	if (want_monitor(cfg, &mon) || claim_name(cfg, &n))
 		status = VM_EXIT_ERROR;
 	else
-		status = mon ? monitor(cfg, &n) : run(&m, cfg, &n, -1, 0);
+		status = mon ? monitor(cfg, &n, img) : run(&m, cfg, &n, -1, 0, img);
 	release_name(cfg, &n, status);
+	if (img)
+		ckpt_image_free(img);
+	free(img);
 	config_free(cfg);
 	return status;
 }

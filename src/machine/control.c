@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hw/acpi_pm.h"
+#include "machine/checkpoint.h"
 #include "hw/rtc.h"
 #include "virtio/blk.h"
 
@@ -255,6 +256,21 @@ static void do_read_mem(struct machine *m, const struct ipc_request *q, struct i
 	r->data = data;
 }
 
+static void do_checkpoint(struct machine *m, const struct ipc_request *q, struct ipc_reply *r)
+{
+	char err[IPC_MAX_TEXT];
+	int rc;
+
+	if (q->fd < 0) {
+		fail(r, EBADF, "no directory descriptor came with the request");
+		return;
+	}
+	rc = machine_checkpoint(m, q->fd, q->file, q->flags & IPC_CHECKPOINT_SUSPEND,
+				q->flags & IPC_CHECKPOINT_FORCE, NULL, err, sizeof(err));
+	if (rc)
+		fail(r, -rc, "%s", err);
+}
+
 void machine_control(void *opaque, const struct ipc_request *q, struct ipc_reply *r,
 		     uint8_t *data, struct ipc_stat *stats)
 {
@@ -305,7 +321,7 @@ void machine_control(void *opaque, const struct ipc_request *q, struct ipc_reply
 		do_read_mem(m, q, r, data);
 		break;
 	case IPC_CHECKPOINT:
-		fail(r, ENOSYS, "checkpoint and suspend are not available in this khyve yet");
+		do_checkpoint(m, q, r);
 		break;
 	default:
 		fail(r, ENOSYS, "unknown request");

@@ -2,6 +2,7 @@
  * that can be checked without KVM (sizes, files, device options) is
  * checked first, so bad input creates nothing. */
 #include "machine/machine.h"
+#include "machine/checkpoint.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -455,11 +456,23 @@ static int prepare_threads(struct machine *m)
 	return 0;
 }
 
-int machine_build(struct machine *m, struct config *cfg, int mem_fd)
+static int restore_guest(struct machine *m, const struct ckpt_image *img)
+{
+	char err[512];
+	int rc = machine_restore(m, img, err, sizeof(err));
+
+	if (rc)
+		log_error("cannot restore the checkpoint: %s", err);
+	return rc;
+}
+
+int machine_build(struct machine *m, struct config *cfg, int mem_fd,
+		  const struct ckpt_image *restore)
 {
 	int rc;
 
 	memset(m, 0, sizeof(*m));
+	m->restoring = restore != NULL;
 	m->cfg = cfg;
 	m->params.mem_fd = mem_fd;
 	m->boot.kernel_fd = m->boot.initrd_fd = -1;
@@ -471,7 +484,7 @@ int machine_build(struct machine *m, struct config *cfg, int mem_fd)
 		rc = prepare_threads(m);
 	if (!rc)
 		rc = check_lpc_devices(m);
-	if (!rc)
+	if (!rc && !m->restoring)
 		rc = probe_boot(m);
 	if (rc)
 		return rc;
@@ -489,7 +502,7 @@ int machine_build(struct machine *m, struct config *cfg, int mem_fd)
 	if (!rc)
 		rc = create_isa_devices(m);
 	if (!rc)
-		rc = load_guest(m);
+		rc = m->restoring ? restore_guest(m, restore) : load_guest(m);
 	for (unsigned i = 0; !rc && i < m->params.topo.cpus; i++)
 		m->threads[i].vcpu = &m->vm.vcpus[i];
 	return rc;

@@ -50,6 +50,7 @@ struct machine {
 	uid_t owner;
 	pid_t monitor_pid;		/* 0 without -M */
 	bool confine;			/* the seccomp sandbox once set up (-M's child) */
+	bool restoring;			/* khyve -r: no boot, machine_restore follows */
 	uint32_t vm_flags;		/* vmmctl flags */
 	uint64_t start_ns;		/* CLOCK_MONOTONIC at machine_run */
 	struct vm_params params;
@@ -90,9 +91,12 @@ struct machine {
 };
 
 /* Builds the whole VM from cfg, over guest memory mem_fd if >= 0 (see
- * vm_params.mem_fd); on failure logs one line and leaves nothing behind
- * (call machine_destroy anyway: it is safe). */
-int machine_build(struct machine *m, struct config *cfg, int mem_fd);
+ * vm_params.mem_fd), and with restore, restores that checkpoint instead
+ * of loading a guest (machine/checkpoint.h); on failure logs one line and
+ * leaves nothing behind (call machine_destroy anyway: it is safe). */
+struct ckpt_image;
+int machine_build(struct machine *m, struct config *cfg, int mem_fd,
+		  const struct ckpt_image *restore);
 /* Runs until the guest or a signal ends it; returns the bhyve exit code. */
 enum vm_exit_code machine_run(struct machine *m);
 void machine_destroy(struct machine *m);

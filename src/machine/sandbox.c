@@ -24,7 +24,7 @@
  *
  * Setup-only calls are left out on purpose: open(2), socket, bind, listen,
  * connect, eventfd2, signalfd4, timerfd_create, epoll_create1, memfd_create,
- * io_uring_setup/io_uring_register, flock, ftruncate, mlock, rt_sigaction
+ * io_uring_setup/io_uring_register, flock, mlock, rt_sigaction
  * (but for glibc's own, below), execve, fork, ptrace, kill, and every KVM
  * ioctl that builds the VM.  So a lazy open after setup through open(2)
  * dies; through openat(2) it works (see below). */
@@ -127,6 +127,15 @@ static const int allowed[] = {
 
 	/* virtio-rnd. */
 	SCMP_SYS(getrandom),
+
+	/* Checkpoints (khyvectl --checkpoint/--suspend), into files opened
+	 * with openat in the directory passed: memory written at its offsets
+	 * (pwrite64) over a file sized first (ftruncate), the state file read
+	 * back for its CRC32C (pread64), fsync before the temporary names are
+	 * renamed into place (renameat2 with RENAME_NOREPLACE, renameat with
+	 * --force). */
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(ftruncate), SCMP_SYS(fsync),
+	SCMP_SYS(renameat), SCMP_SYS(renameat2),
 };
 
 #if SANDBOX_SANITIZER
@@ -171,6 +180,10 @@ static const unsigned long allowed_ioctls[] = {
 	KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_GET_DEBUGREGS, KVM_SET_DEBUGREGS,
 	/* Device interrupts: ISA lines and PCI INTx, MSI/MSI-X (vmm/kvm.c). */
 	KVM_IRQ_LINE, KVM_SIGNAL_MSI,
+	/* Checkpoints read KVM's state (vmm/vmstate.c); restore writes it
+	 * before the sandbox, so no KVM_SET_* beyond the above. */
+	KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK, KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS,
+	KVM_GET_XSAVE, KVM_GET_XCRS, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS,
 	/* virtio-net: the offloads the guest negotiated, on the tap (tap.c). */
 	TUNSETOFFLOAD,
 	/* Consoles: chardev_close waits for a pty's reader (FIONREAD) and

@@ -2,7 +2,8 @@
 # An unprivileged user (setpriv to nobody, with a /dev/kvm node of their
 # own in a private mount namespace): runs their own VM, in monitor mode by
 # default, in $XDG_RUNTIME_DIR/khyve; may not create a persistent VM; can
-# neither reach nor destroy root's VM; root can destroy theirs (exit 4).
+# suspend it and restore it; can neither reach nor destroy root's VM; root
+# can destroy theirs (exit 4).
 . "$(dirname "$0")/common.inc"
 need_kvm; need_ctl; need_guest echo
 [ "$(id -u)" = 0 ] || skip "needs root to switch users"
@@ -41,6 +42,25 @@ monpid=$(echo "$pids" | python3 -c 'import json,sys; print(json.load(sys.stdin)[
 	fail "not in monitor mode by default: --get-vm-pid --json gave $pids"
 as_user "$KHYVECTL" --vm=mine --create >"$TMP/err" 2>&1 && fail "the user created a persistent VM"
 grep -qi 'root' "$TMP/err" || fail "--create as user: $(cat "$TMP/err")"
+
+# The user suspends their VM into a directory of theirs (the sandboxed VM
+# process writes it) and restores it: it echoes again, no second boot.
+mkdir -m 700 "$TMP/uck" && chown $U:$U "$TMP/uck"
+as_user "$KHYVECTL" --vm=uservm --suspend="$TMP/uck/c" >"$TMP/err" 2>&1 ||
+	fail "the user's --suspend: $(cat "$TMP/err")"
+wait "$BGPID"; RC=$?
+expect_status 5
+[ "$(stat -c '%u %a' "$TMP/uck/c.meta")" = "$U 600" ] ||
+	fail "the user's checkpoint: $(stat -c '%U %a' "$TMP/uck/c.meta")"
+OUT=$TMP/restored.out
+LAST_ARGS="(as nobody) -r $TMP/uck/c ..."
+as_user "$KHYVE" -s 0,hostbridge -s 31,lpc -l com1,stdio -r "$TMP/uck/c" \
+	<"$TMP/in" >"$OUT" 2>"$ERR" &
+BGPID=$!
+for _ in $(seq 100); do [ -S "$urun/uservm" ] && break; sleep 0.1; done
+printf 'ab' >&9
+wait_console 'AB' || { wait "$BGPID"; RC=$?; fail "the restored VM does not echo"; }
+expect_no_console 'echo: ready'
 
 # Root's VM, which the user can neither see nor destroy.
 "$KHYVE" -m 32M -s 0,hostbridge -s 31,lpc -l com1,stdio -o rundir="$RUNDIR" \
