@@ -362,6 +362,15 @@ static void parse_root(struct parse *p, struct json_object *root, struct snap_me
 		parse_lists(p, root, m);
 }
 
+/* buf is not NUL-terminated: strspn() would read past its end. */
+static bool only_space(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
+}
+
 int snap_meta_parse(const char *buf, size_t len, struct snap_meta *m, char *err, size_t errlen)
 {
 	struct parse p = { err, errlen, 0 };
@@ -384,9 +393,8 @@ int snap_meta_parse(const char *buf, size_t len, struct snap_meta *m, char *err,
 	if (!root || json_tokener_get_error(tok) != json_tokener_success)
 		bad(&p, "metadata is not JSON: %s",
 		    json_tokener_error_desc(json_tokener_get_error(tok)));
-	else if (json_tokener_get_parse_end(tok) < len &&
-		 strspn(buf + json_tokener_get_parse_end(tok), " \t\r\n") !=
-			 len - json_tokener_get_parse_end(tok))
+	else if (!only_space(buf + json_tokener_get_parse_end(tok),
+			     len - json_tokener_get_parse_end(tok)))
 		bad(&p, "metadata has bytes after its JSON object");
 	else
 		parse_root(&p, root, m);

@@ -153,6 +153,31 @@ static void test_garbage(void **state)
 	free(m);
 }
 
+/* The parser gets the file's bytes, not a C string: trailing whitespace at
+ * the very end of an unterminated buffer must not be read past (ASan). */
+static void test_unterminated(void **state)
+{
+	struct snap_meta *m = malloc(sizeof(*m));
+	char err[256] = "", *text, *exact;
+	size_t len;
+
+	(void)state;
+	sample(m);
+	text = json_of(m);
+	len = strlen(text);
+	exact = malloc(len + 2);
+	assert_non_null(exact);
+	memcpy(exact, text, len);
+	memcpy(exact + len, " \n", 2);
+	assert_int_equal(snap_meta_parse(exact, len + 2, m, err, sizeof(err)), 0);
+	exact[len + 1] = 'x';
+	assert_int_equal(snap_meta_parse(exact, len + 2, m, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "after its JSON object"));
+	free(exact);
+	free(text);
+	free(m);
+}
+
 static void test_check_state(void **state)
 {
 	struct snap_meta *m = malloc(sizeof(*m));
@@ -185,6 +210,7 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_unterminated),
 		cmocka_unit_test(test_check_state),
 	};
 
