@@ -590,6 +590,20 @@ int vq_pop(struct virtqueue *q, const struct vq_mem *m, struct vq_elem *e)
 	return rc;
 }
 
+void vq_unpop(struct virtqueue *q, const struct vq_elem *e)
+{
+	if (!q->packed) {
+		q->last_avail_idx--;
+		return;
+	}
+	if (e->ndescs > q->last_avail_idx) {
+		q->last_avail_idx = (uint16_t)(q->last_avail_idx + q->size - e->ndescs);
+		q->avail_wrap = !q->avail_wrap;
+	} else {
+		q->last_avail_idx = (uint16_t)(q->last_avail_idx - e->ndescs);
+	}
+}
+
 int vq_push(struct virtqueue *q, const struct vq_mem *m,
 	    const struct vq_elem *e, uint32_t written)
 {

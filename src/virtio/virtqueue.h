@@ -101,6 +101,12 @@ int vq_check(const struct virtqueue *q, const struct vq_mem *m);
  * ready), negative errno if the driver broke the rules (queue now broken;
  * later calls return -EIO). */
 int vq_pop(struct virtqueue *q, const struct vq_mem *m, struct vq_elem *e);
+/* Gives back e, the last element popped and not pushed: the ring's
+ * position goes back as if it had not been taken.  Elements go back in
+ * the reverse order of their pops.  A checkpoint saves a copy of a queue
+ * this way for the requests a device holds, so the restored device pops
+ * them again. */
+void vq_unpop(struct virtqueue *q, const struct vq_elem *e);
 /* Returns e to the driver with `written` bytes put in its writable part.
  * -EINVAL for a bogus element or written > e->in_len (a device bug). */
 int vq_push(struct virtqueue *q, const struct vq_mem *m,

@@ -802,6 +802,53 @@ static void test_push_batch(void **state)
 	}
 }
 
+/* What a checkpoint does with requests a device holds: give them back
+ * and pop the same buffers again, split and packed, across the ring end. */
+static void test_unpop(void **state)
+{
+	struct drv *d = drv_new(4, 0);
+	struct vq_elem *held = malloc(2 * sizeof(*held));
+
+	assert_non_null(held);
+	for (uint16_t k = 0; k < 3; k++)
+		split_cycle(d, k);
+	sdesc(d, 1, DATA, 11, 0, 0);
+	sdesc(d, 2, DATA, 22, 0, 0);
+	avail_add(d, 1);
+	avail_add(d, 2);
+	assert_int_equal(vq_pop(&d->q, &d->m, &held[0]), 1);
+	assert_int_equal(vq_pop(&d->q, &d->m, &held[1]), 1);
+	vq_unpop(&d->q, &held[1]);
+	vq_unpop(&d->q, &held[0]);
+	assert_int_equal(d->q.last_avail_idx, 3);
+	assert_int_equal(vq_pop(&d->q, &d->m, &d->e), 1);
+	assert_int_equal(d->e.id, 1);
+	assert_int_equal(d->e.out_len, 11);
+	assert_int_equal(vq_pop(&d->q, &d->m, &d->e), 1);
+	assert_int_equal(d->e.id, 2);
+	assert_int_equal(vq_pop(&d->q, &d->m, &d->e), 0);
+	drv_free(d);
+
+	d = drv_new(4, F_PACKED);
+	for (uint16_t k = 0; k < 3; k++)
+		packed_cycle(d, k);
+	padd(d, DATA, 8, 0, VRING_DESC_F_NEXT);	/* slot 3 */
+	padd(d, DATA, 9, 1, 0);			/* slot 0, next lap */
+	assert_int_equal(vq_pop(&d->q, &d->m, &held[0]), 1);
+	assert_false(d->q.avail_wrap);
+	vq_unpop(&d->q, &held[0]);
+	assert_int_equal(d->q.last_avail_idx, 3);
+	assert_true(d->q.avail_wrap);
+	assert_int_equal(vq_pop(&d->q, &d->m, &d->e), 1);
+	assert_int_equal(d->e.id, 1);
+	assert_int_equal(d->e.ndescs, 2);
+	assert_int_equal(d->e.out_len, 17);
+	assert_int_equal(vq_push(&d->q, &d->m, &d->e, 0), 0);
+	assert_int_equal(vq_pop(&d->q, &d->m, &d->e), 0);
+	free(held);
+	drv_free(d);
+}
+
 static void test_packed_malformed(void **state)
 {
 	for (size_t i = 0; i < sizeof(packed_bad) / sizeof(packed_bad[0]); i++) {
@@ -836,6 +883,7 @@ int main(void)
 		cmocka_unit_test(test_packed_notify),
 		cmocka_unit_test(test_packed_set_notify),
 		cmocka_unit_test(test_packed_malformed),
+		cmocka_unit_test(test_unpop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
