@@ -427,6 +427,28 @@ const struct pci_dev *pci_bus_unsaveable(struct pci_bus *bus)
 	return NULL;
 }
 
+void pci_bus_pause(struct pci_bus *bus)
+{
+	for (unsigned s = 0; s < PCI_SLOTS; s++)
+		for (unsigned f = 0; f < PCI_FUNCS; f++) {
+			struct pci_dev *dev = bus->dev[s][f];
+
+			if (dev && dev->emu->pause)
+				dev->emu->pause(dev);
+		}
+}
+
+void pci_bus_resume(struct pci_bus *bus)
+{
+	for (unsigned s = 0; s < PCI_SLOTS; s++)
+		for (unsigned f = 0; f < PCI_FUNCS; f++) {
+			struct pci_dev *dev = bus->dev[s][f];
+
+			if (dev && dev->emu->resume)
+				dev->emu->resume(dev);
+		}
+}
+
 void pci_bus_save(struct pci_bus *bus, struct snap_writer *w)
 {
 	char name[SNAP_NAME_MAX];

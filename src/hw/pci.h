@@ -63,6 +63,12 @@ struct pci_devemu {
 	bool stateless;
 	void (*save)(struct pci_dev *dev, struct snap_writer *w);
 	int (*restore)(struct pci_dev *dev, struct snap_cursor *c, char *err, size_t errlen);
+	/* Optional, around save with the vCPUs paused: pause finishes the
+	 * I/O the device has in flight and stops its own threads touching
+	 * guest memory, resume lets them go on.  A device without them does
+	 * its work on vCPU or event-loop threads only. */
+	void (*pause)(struct pci_dev *dev);
+	void (*resume)(struct pci_dev *dev);
 };
 
 struct pci_dev {
@@ -106,10 +112,13 @@ extern const struct io_ops pci_cfg_addr_ops, pci_cfg_data_ops;
 
 /* Checkpoint of every function, one section "pci.B.S.F" each.
  * pci_bus_unsaveable: the first function whose emulation cannot be
- * checkpointed, NULL when all can.  pci_bus_restore: every function must
+ * checkpointed, NULL when all can.  pci_bus_pause/resume bracket
+ * pci_bus_save and the writing of guest memory.  pci_bus_restore: every function must
  * find its section (the same device, BARs that fit) and every pci section
  * its function; 0, or -EPROTO with the reason in err. */
 const struct pci_dev *pci_bus_unsaveable(struct pci_bus *bus);
+void pci_bus_pause(struct pci_bus *bus);
+void pci_bus_resume(struct pci_bus *bus);
 void pci_bus_save(struct pci_bus *bus, struct snap_writer *w);
 int pci_bus_restore(struct pci_bus *bus, const struct snap_file *f, char *err, size_t errlen);
 

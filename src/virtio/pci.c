@@ -14,6 +14,7 @@
 
 #include "hw/layout.h"
 #include "lib/config.h"
+#include "snapshot/snapfile.h"
 
 /* Capability layout in config space. */
 #define PCI_STATUS		0x06
@@ -1187,17 +1188,41 @@ static int irq_state_check(const struct virtio_pci *t, const struct virtio_pci_s
 	return 0;
 }
 
+/* A ready queue is one the driver enabled after FEATURES_OK, with the
+ * size it chose and the ring format it negotiated. */
+static int queue_check(const struct virtio_pci *t, const struct virtio_pci_state *s,
+		       const struct virtio_pci_queue *q)
+{
+	bool packed = s->driver_features & (1ull << VIRTIO_F_RING_PACKED);
+
+	if (q->msix_vector != VIRTIO_MSI_NO_VECTOR && q->msix_vector >= t->nvec)
+		return -EINVAL;
+	if (q->size > t->ops->queue_max_size)
+		return -EINVAL;
+	if (q->vq.ready && (!(s->status & VIRTIO_STATUS_FEATURES_OK) || q->vq.size != q->size ||
+			    q->vq.packed != packed || q->vq.desc_gpa != q->desc ||
+			    q->vq.driver_gpa != q->driver || q->vq.device_gpa != q->device))
+		return -EINVAL;
+	return vq_check(&q->vq, t->mem);
+}
+
 static int state_check(const struct virtio_pci *t, const struct virtio_pci_state *s)
 {
+	const uint8_t known = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+			      VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_FEATURES_OK |
+			      VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED;
+
+	/* The driver can only have accepted what this device offers: a
+	 * backend that lost a feature (a disk now read-only) is refused. */
+	if ((s->driver_features & ~offered(t)) || (s->status & ~known) || s->isr > 3)
+		return -EINVAL;
 	for (unsigned i = 0; i < VIRTIO_PCI_MAX_QUEUES; i++) {
 		const struct virtio_pci_queue *q = &s->q[i];
 		int rc;
 
 		if (i >= t->ops->nqueues && (q->size || q->vq.ready))
 			return -EINVAL;
-		if (q->msix_vector != VIRTIO_MSI_NO_VECTOR && q->msix_vector >= t->nvec)
-			return -EINVAL;
-		rc = vq_check(&q->vq, t->mem);
+		rc = queue_check(t, s, q);
 		if (rc)
 			return rc;
 	}
@@ -1225,4 +1250,170 @@ int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *in)
 	msi_deliver_pending(t);
 	pthread_mutex_unlock(&t->lock);
 	return 0;
+}
+
+/* ---- checkpoint sections ---- */
+
+static void put_queue(struct snap_writer *w, const struct virtio_pci_queue *q)
+{
+	const struct virtqueue *v = &q->vq;
+
+	snap_put_u16(w, q->size);
+	snap_put_u16(w, q->msix_vector);
+	snap_put_u64(w, q->desc);
+	snap_put_u64(w, q->driver);
+	snap_put_u64(w, q->device);
+	snap_put_u16(w, v->size);
+	snap_put_u8(w, (uint8_t)(v->ready | v->packed << 1 | v->event_idx << 2 |
+				 v->indirect << 3 | v->avail_wrap << 4 | v->used_wrap << 5 |
+				 v->no_notify << 6 | v->broken << 7));
+	snap_put_u64(w, v->desc_gpa);
+	snap_put_u64(w, v->driver_gpa);
+	snap_put_u64(w, v->device_gpa);
+	snap_put_u16(w, v->last_avail_idx);
+	snap_put_u16(w, v->used_idx);
+	snap_put_u16(w, v->unsignalled);
+}
+
+static void get_queue(struct snap_cursor *c, struct virtio_pci_queue *q)
+{
+	struct virtqueue *v = &q->vq;
+	uint8_t flags;
+
+	q->size = snap_get_u16(c);
+	q->msix_vector = snap_get_u16(c);
+	q->desc = snap_get_u64(c);
+	q->driver = snap_get_u64(c);
+	q->device = snap_get_u64(c);
+	v->size = snap_get_u16(c);
+	flags = snap_get_u8(c);
+	v->ready = flags & 1;
+	v->packed = flags & 2;
+	v->event_idx = flags & 4;
+	v->indirect = flags & 8;
+	v->avail_wrap = flags & 16;
+	v->used_wrap = flags & 32;
+	v->no_notify = flags & 64;
+	v->broken = flags & 128;
+	v->desc_gpa = snap_get_u64(c);
+	v->driver_gpa = snap_get_u64(c);
+	v->device_gpa = snap_get_u64(c);
+	v->last_avail_idx = snap_get_u16(c);
+	v->used_idx = snap_get_u16(c);
+	v->unsignalled = snap_get_u16(c);
+}
+
+static void put_irq_state(struct snap_writer *w, const struct virtio_pci *t,
+			  const struct virtio_pci_state *s)
+{
+	snap_put_u16(w, s->msix_ctl);
+	for (unsigned v = 0; v < t->nvec; v++) {
+		snap_put_u32(w, s->msix[v].addr_lo);
+		snap_put_u32(w, s->msix[v].addr_hi);
+		snap_put_u32(w, s->msix[v].data);
+		snap_put_u32(w, s->msix[v].ctrl);
+	}
+	for (unsigned i = 0; i < sizeof(s->pba) / sizeof(s->pba[0]); i++)
+		snap_put_u64(w, s->pba[i]);
+	snap_put_u16(w, s->msi.ctl);
+	snap_put_u64(w, s->msi.addr);
+	snap_put_u16(w, s->msi.data);
+	snap_put_u32(w, s->msi.mask);
+	snap_put_u32(w, s->msi.pending);
+}
+
+static void get_irq_state(struct snap_cursor *c, const struct virtio_pci *t,
+			  struct virtio_pci_state *s)
+{
+	s->msix_ctl = snap_get_u16(c);
+	for (unsigned v = t->nvec; v < VIRTIO_PCI_MAX_VECTORS; v++)
+		s->msix[v].ctrl = MSIX_ENTRY_MASKED;	/* unused, as msix_init leaves them */
+	for (unsigned v = 0; v < t->nvec; v++) {
+		s->msix[v].addr_lo = snap_get_u32(c);
+		s->msix[v].addr_hi = snap_get_u32(c);
+		s->msix[v].data = snap_get_u32(c);
+		s->msix[v].ctrl = snap_get_u32(c) & MSIX_ENTRY_MASKED;
+	}
+	for (unsigned i = 0; i < sizeof(s->pba) / sizeof(s->pba[0]); i++)
+		s->pba[i] = snap_get_u64(c);
+	s->msi.ctl = snap_get_u16(c);
+	s->msi.addr = snap_get_u64(c);
+	s->msi.data = snap_get_u16(c);
+	s->msi.mask = snap_get_u32(c);
+	s->msi.pending = snap_get_u32(c);
+}
+
+void virtio_pci_put_state(const struct virtio_pci *t, const struct virtio_pci_state *s,
+			  struct snap_writer *w)
+{
+	snap_put_u32(w, t->ops->nqueues);
+	snap_put_u32(w, t->nvec);
+	snap_put_u64(w, s->driver_features);
+	snap_put_u32(w, s->device_feature_select);
+	snap_put_u32(w, s->driver_feature_select);
+	snap_put_u16(w, s->msix_config);
+	snap_put_u16(w, s->queue_select);
+	snap_put_u8(w, s->status);
+	snap_put_u8(w, s->config_generation);
+	snap_put_u8(w, s->isr);
+	put_irq_state(w, t, s);
+	snap_put_u8(w, s->pci_cfg.bar);
+	snap_put_u32(w, s->pci_cfg.offset);
+	snap_put_u32(w, s->pci_cfg.length);
+	snap_put(w, s->pci_cfg.data, sizeof(s->pci_cfg.data));
+	for (unsigned i = 0; i < t->ops->nqueues; i++)
+		put_queue(w, &s->q[i]);
+}
+
+int virtio_pci_get_state(const struct virtio_pci *t, struct snap_cursor *c,
+			 struct virtio_pci_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	/* A device with other queues or vectors is another configuration
+	 * (console ports, -W): nothing below would line up. */
+	if (snap_get_u32(c) != t->ops->nqueues || snap_get_u32(c) != t->nvec)
+		return -EINVAL;
+	s->driver_features = snap_get_u64(c);
+	s->device_feature_select = snap_get_u32(c);
+	s->driver_feature_select = snap_get_u32(c);
+	s->msix_config = snap_get_u16(c);
+	s->queue_select = snap_get_u16(c);
+	s->status = snap_get_u8(c);
+	s->config_generation = snap_get_u8(c);
+	s->isr = snap_get_u8(c);
+	get_irq_state(c, t, s);
+	s->pci_cfg.bar = snap_get_u8(c);
+	s->pci_cfg.offset = snap_get_u32(c);
+	s->pci_cfg.length = snap_get_u32(c);
+	snap_get(c, s->pci_cfg.data, sizeof(s->pci_cfg.data));
+	for (unsigned i = 0; i < t->ops->nqueues; i++)
+		get_queue(c, &s->q[i]);
+	return c->bad ? -EINVAL : 0;
+}
+
+void virtio_pci_put(struct virtio_pci *t, struct snap_writer *w)
+{
+	struct virtio_pci_state *s = malloc(sizeof(*s));
+
+	if (!s) {
+		w->err = w->err ? w->err : -ENOMEM;
+		return;
+	}
+	virtio_pci_save(t, s);
+	virtio_pci_put_state(t, s, w);
+	free(s);
+}
+
+int virtio_pci_get(struct virtio_pci *t, struct snap_cursor *c)
+{
+	struct virtio_pci_state *s = malloc(sizeof(*s));
+	int rc;
+
+	if (!s)
+		return -ENOMEM;
+	rc = virtio_pci_get_state(t, c, s);
+	if (!rc)
+		rc = virtio_pci_restore(t, s);
+	free(s);
+	return rc;
 }

@@ -48,6 +48,8 @@
 #include "virtio/virtqueue.h"
 
 struct config;
+struct snap_cursor;
+struct snap_writer;
 
 /* Device ids (spec 5). */
 #define VIRTIO_ID_NET		1
@@ -204,5 +206,16 @@ void virtio_pci_set_needs_reset(struct virtio_pci *t);
  * inconsistent, -EFAULT if a queue is not in guest RAM). */
 void virtio_pci_save(struct virtio_pci *t, struct virtio_pci_state *out);
 int virtio_pci_restore(struct virtio_pci *t, const struct virtio_pci_state *in);
+/* The state as checkpoint section bytes, field by field (doc/snapshot.md):
+ * put_state/get_state for a device that edits the copy it saves (what
+ * its I/O thread holds), put/get for the others.  get checks and installs;
+ * get_state only reads (-EINVAL for another queue or vector count or a
+ * short section).  The device's own state follows in the same section. */
+void virtio_pci_put_state(const struct virtio_pci *t, const struct virtio_pci_state *s,
+			  struct snap_writer *w);
+int virtio_pci_get_state(const struct virtio_pci *t, struct snap_cursor *c,
+			 struct virtio_pci_state *s);
+void virtio_pci_put(struct virtio_pci *t, struct snap_writer *w);
+int virtio_pci_get(struct virtio_pci *t, struct snap_cursor *c);
 
 #endif

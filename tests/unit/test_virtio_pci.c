@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "pcitest.h"
+#include "snaptest.h"
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
@@ -735,10 +736,59 @@ static void test_needs_reset_and_restore(void **state)
 	s.msi.addr = MSI_ADDR;
 	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EINVAL);
 	s.msi.addr = 0;
-	s.q[0].vq.desc_gpa = MEM_SIZE;
+	s.q[0].vq.desc_gpa = s.q[0].desc = MEM_SIZE;
 	assert_int_equal(virtio_pci_restore(f->rng.t, &s), -EFAULT);
 	assert_int_equal(virtio_pci_notify_used(f->rng.t, 1), -EINVAL);
 	assert_null(virtio_pci_queue(f->rng.t, 1));
+}
+
+/* The state as section bytes: what put writes, get takes back whole; a
+ * short section, another queue count or a feature the device does not
+ * offer is refused. */
+static int get_from(struct fixture *f, struct virtio_pci_state *s, size_t cut)
+{
+	struct snap_writer *w = malloc(sizeof(*w));
+	struct snap_section sec;
+	struct snap_cursor c;
+	int rc;
+
+	snap_writer_init(w);
+	snap_begin(w, "pci.0.3.0", 1);
+	virtio_pci_put_state(f->rng.t, s, w);
+	sec = snaptest_section(w);
+	sec.size -= cut;
+	snap_cursor_init(&c, &sec);
+	rc = virtio_pci_get(f->rng.t, &c);
+	if (!rc && !snap_cursor_done(&c))
+		rc = -EMSGSIZE;
+	snap_writer_free(w);
+	free(w);
+	return rc;
+}
+
+static void test_state_section(void **state)
+{
+	struct fixture *f = *state;
+	struct virtio_pci_state *s = malloc(sizeof(*s)), *t = malloc(sizeof(*t));
+
+	probe(f, false);
+	virtio_pci_save(f->rng.t, s);
+	assert_int_equal(get_from(f, s, 0), 0);
+	virtio_pci_save(f->rng.t, t);
+	assert_int_equal(t->driver_features, s->driver_features);
+	assert_int_equal(t->status, 0x0f);
+	assert_true(t->q[0].vq.ready);
+	assert_int_equal(t->q[0].vq.desc_gpa, s->q[0].vq.desc_gpa);
+	assert_int_equal(t->q[0].vq.used_idx, s->q[0].vq.used_idx);
+	assert_memory_equal(t->msix, s->msix, sizeof(s->msix));
+	assert_int_equal(get_from(f, s, 1), -EINVAL);
+	s->driver_features |= 1ull << 40;
+	assert_int_equal(get_from(f, s, 0), -EINVAL);
+	s->driver_features &= ~(1ull << 40);
+	s->q[0].vq.size = (uint16_t)(s->q[0].size / 2);	/* not what was enabled */
+	assert_int_equal(get_from(f, s, 0), -EINVAL);
+	free(s);
+	free(t);
 }
 
 /* Packed rings take any queue size up to the maximum; no device config
@@ -1086,6 +1136,7 @@ int main(void)
 		T(test_reset_clears),
 		T(test_pci_cfg_window),
 		T(test_needs_reset_and_restore),
+		T(test_state_section),
 		cmocka_unit_test_setup_teardown(test_packed_queue_size, setup_packed, teardown),
 		cmocka_unit_test(test_bad_ops),
 #define M(fn) cmocka_unit_test_setup_teardown(fn, setup_msi, teardown)
