@@ -312,12 +312,16 @@ int machine_checkpoint(struct machine *m, int dirfd, const char *base, bool susp
 	if (rc)
 		snprintf(err, errlen, "the VM is stopping");
 	else {
+		pci_bus_pause(&m->pci);
 		rc = write_state(m, &cf, meta, res, err, errlen);
 		if (!rc)
 			rc = files_commit(&cf, force, err, errlen);
-		/* Suspended, the guest must not run on past what was saved. */
+		/* Suspended, neither the guest nor its devices may run on past
+		 * what was saved: the devices stay paused until the exit. */
 		if (!rc && suspend)
 			machine_request_exit(m, VM_EXIT_SUSPEND);
+		else
+			pci_bus_resume(&m->pci);
 		machine_resume(m);
 	}
 	files_discard(&cf);

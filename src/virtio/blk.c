@@ -26,6 +26,7 @@
 
 #include "lib/config.h"
 #include "lib/log.h"
+#include "snapshot/snapfile.h"
 #include "virtio/pci.h"
 #include "virtio/virtqueue.h"
 
@@ -82,6 +83,7 @@ struct virtio_blk {
 	struct blockif *bif;
 	const char *path;
 	char ident[BLK_ID_BYTES];
+	bool ident_derived;		/* no ser=: from the path */
 	uint8_t config[CFG_LEN];
 	int kick_fd;
 	pthread_t thread;
@@ -90,6 +92,7 @@ struct virtio_blk {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop, pause_req, paused;
+	bool hold, held;		/* checkpoint: idle with nothing in flight */
 	/* I/O thread only. */
 	struct blk_req *free_reqs;
 	unsigned nreqs;
@@ -370,7 +373,7 @@ static void reap(struct virtio_blk *b)
 
 /* Reset or checkpoint: finish what is in flight, then park until the
  * next kick (or stop) so the transport can clear the queue meanwhile. */
-static void quiesce(struct virtio_blk *b)
+static void drain_inflight(struct virtio_blk *b)
 {
 	while (blockif_inflight(b->bif)) {
 		struct pollfd p = { .fd = blockif_event_fd(b->bif), .events = POLLIN };
@@ -380,6 +383,11 @@ static void quiesce(struct virtio_blk *b)
 		reap(b);
 	}
 	virtio_pci_notify_used(b->t, 0);
+}
+
+static void quiesce(struct virtio_blk *b)
+{
+	drain_inflight(b);
 	b->queue_broken = false;
 	pthread_mutex_lock(&b->lock);
 	b->paused = true;
@@ -387,6 +395,21 @@ static void quiesce(struct virtio_blk *b)
 	while (b->pause_req && !b->stop)
 		pthread_cond_wait(&b->cond, &b->lock);
 	b->paused = false;
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Checkpoint: every request taken from the ring is completed before the
+ * state is saved, so none is lost or done twice by a restored VM; what
+ * the guest queued but the thread has not taken stays in the ring. */
+static void hold_for_checkpoint(struct virtio_blk *b)
+{
+	drain_inflight(b);
+	pthread_mutex_lock(&b->lock);
+	b->held = true;
+	pthread_cond_broadcast(&b->cond);
+	while (b->hold && !b->stop)
+		pthread_cond_wait(&b->cond, &b->lock);
+	b->held = false;
 	pthread_mutex_unlock(&b->lock);
 }
 
@@ -399,7 +422,7 @@ static void *io_thread(void *arg)
 	};
 
 	for (;;) {
-		bool stop, pause;
+		bool stop, pause, hold;
 		uint64_t v;
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -410,6 +433,7 @@ static void *io_thread(void *arg)
 		pthread_mutex_lock(&b->lock);
 		stop = b->stop;
 		pause = b->pause_req;
+		hold = b->hold;
 		pthread_mutex_unlock(&b->lock);
 		if (stop)
 			break;
@@ -417,6 +441,8 @@ static void *io_thread(void *arg)
 			quiesce(b);
 			continue;
 		}
+		if (hold)
+			hold_for_checkpoint(b);	/* then on: the ring may hold more */
 		/* Completions first: they free room for more requests. */
 		reap(b);
 		process_queue(b);
@@ -539,6 +565,7 @@ static void make_ident(struct virtio_blk *b, const char *ser)
 	char full[32];
 	MD5_CTX ctx;
 
+	b->ident_derived = !ser;
 	if (ser) {
 		snprintf(b->ident, sizeof(b->ident), "%s", ser);
 		return;
@@ -667,6 +694,85 @@ int virtio_blk_stats(struct pci_dev *dev, struct blockif_stats *out)
 	return 0;
 }
 
+/* ---- checkpoint ---- */
+
+static struct virtio_blk *blk_of(struct pci_dev *dev)
+{
+	return virtio_pci_device(dev->priv);
+}
+
+static void blk_pause(struct pci_dev *dev)
+{
+	struct virtio_blk *b = blk_of(dev);
+
+	pthread_mutex_lock(&b->lock);
+	b->hold = true;
+	pthread_mutex_unlock(&b->lock);
+	kick(b);
+	pthread_mutex_lock(&b->lock);
+	/* A thread parked by a driver reset is not touching the queue. */
+	while (!b->held && !b->paused && !b->stop)
+		pthread_cond_wait(&b->cond, &b->lock);
+	pthread_mutex_unlock(&b->lock);
+}
+
+static void blk_resume(struct pci_dev *dev)
+{
+	struct virtio_blk *b = blk_of(dev);
+
+	pthread_mutex_lock(&b->lock);
+	b->hold = false;
+	pthread_cond_broadcast(&b->cond);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* The transport, then the device config the guest read: a restore onto a
+ * disk of another size or sector size would lie to the guest. */
+static void blk_save(struct pci_dev *dev, struct snap_writer *w)
+{
+	struct virtio_blk *b = blk_of(dev);
+
+	virtio_pci_put(b->t, w);
+	snap_put(w, b->config, sizeof(b->config));
+	snap_put(w, b->ident, sizeof(b->ident));
+}
+
+static int blk_restore(struct pci_dev *dev, struct snap_cursor *c, char *err, size_t errlen)
+{
+	struct virtio_blk *b = blk_of(dev);
+	uint8_t config[CFG_LEN];
+	char ident[BLK_ID_BYTES];
+	int rc;
+
+	rc = virtio_pci_get(b->t, c);
+	if (rc) {
+		snprintf(err, errlen, "virtio-blk %s: its saved transport state is %s", b->path,
+			 rc == -EFAULT ? "outside guest memory" : "inconsistent with this disk");
+		return -EPROTO;
+	}
+	snap_get(c, config, sizeof(config));
+	snap_get(c, ident, sizeof(ident));
+	if (c->bad) {
+		snprintf(err, errlen, "virtio-blk %s: its saved state is too short", b->path);
+		return -EPROTO;
+	}
+	if (memcmp(config, b->config, CFG_LEN)) {
+		snprintf(err, errlen, "virtio-blk %s: the disk differs from the checkpoint's "
+			 "(size, sector size or discard support)", b->path);
+		return -EPROTO;
+	}
+	/* A disk restored from another path keeps the serial the guest knows. */
+	if (b->ident_derived)
+		memcpy(b->ident, ident, sizeof(ident));
+	if (memcmp(ident, b->ident, sizeof(ident))) {
+		snprintf(err, errlen, "virtio-blk %s: the serial number differs from the "
+			 "checkpoint's", b->path);
+		return -EPROTO;
+	}
+	kick(b);	/* what the guest queued before the checkpoint */
+	return 0;
+}
+
 const struct pci_devemu virtio_blk_emu = {
 	.name = "virtio-blk",
 	.help = "virtio disk on a file or block device (PATH[,ro,nocache,sync,...])",
@@ -676,4 +782,8 @@ const struct pci_devemu virtio_blk_emu = {
 	.cfg_read = virtio_pci_cfg_read,
 	.cfg_write = virtio_pci_cfg_write,
 	.cfg_written = virtio_pci_cfg_written,
+	.save = blk_save,
+	.restore = blk_restore,
+	.pause = blk_pause,
+	.resume = blk_resume,
 };

@@ -34,6 +34,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "machine/machine.h"
+#include "snapshot/snapfile.h"
 #include "virtio/pci.h"
 #include "virtio/virtqueue.h"
 
@@ -574,6 +575,132 @@ static void con_destroy(struct pci_dev *dev)
 		con_free(c);
 }
 
+/* ---- checkpoint ---- */
+
+/* Work happens on vCPUs (kicks) and the event loop (socket input), and a
+ * checkpoint runs on that loop with the vCPUs paused: nothing is in
+ * flight.  Saved: the transport, which ports exist under which names
+ * (the guest was told), what the guest said about them, and the control
+ * messages it has not taken yet. */
+static void con_save(struct pci_dev *dev, struct snap_writer *w)
+{
+	struct virtio_console *c = virtio_pci_device(dev->priv);
+
+	virtio_pci_put(c->t, w);
+	pthread_mutex_lock(&c->lock);
+	snap_put_u8(w, (uint8_t)(c->device_ready | c->live << 1));
+	snap_put_u32(w, c->nports);
+	for (unsigned i = 0; i < c->nports; i++) {
+		const struct con_port *p = &c->port[i];
+		size_t n = p->name ? strlen(p->name) : 0;
+
+		snap_put_u8(w, (uint8_t)(p->configured | p->ready << 1 | p->guest_open << 2));
+		snap_put_u8(w, (uint8_t)n);
+		snap_put(w, p->name ? p->name : "", n);
+	}
+	snap_put_u32(w, c->pend_len);
+	for (unsigned i = 0; i < c->pend_len; i++) {
+		const struct con_ctrl *m = &c->pending[(c->pend_head + i) % CON_CTRL_PENDING];
+
+		snap_put_u32(w, m->id);
+		snap_put_u16(w, m->event);
+		snap_put_u16(w, m->value);
+	}
+	snap_put_u64(w, c->ctrl_dropped);
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Port i as saved must be port i as configured now. */
+static bool port_matches(const struct con_port *p, uint8_t flags, const char *name, size_t n)
+{
+	size_t have = p->name ? strlen(p->name) : 0;
+
+	return (bool)(flags & 1) == p->configured && n == have &&
+	       (!n || !memcmp(name, p->name, n));
+}
+
+static int con_restore_ports(struct virtio_console *c, struct snap_cursor *cur,
+			     char *err, size_t errlen)
+{
+	uint32_t nports = snap_get_u32(cur);
+
+	if (cur->bad || nports != c->nports) {
+		snprintf(err, errlen, "virtio-console: the checkpoint has %u ports, the command "
+			 "line %u", nports, c->nports);
+		return -EPROTO;
+	}
+	for (unsigned i = 0; i < nports; i++) {
+		struct con_port *p = &c->port[i];
+		uint8_t flags = snap_get_u8(cur), n = snap_get_u8(cur);
+		char name[256];
+
+		snap_get(cur, name, n);
+		if (cur->bad || (flags & ~7u) || !port_matches(p, flags, name, n)) {
+			snprintf(err, errlen, "virtio-console: port %u differs from the "
+				 "checkpoint's (present, or its name)", i + 1);
+			return -EPROTO;
+		}
+		p->ready = flags & 2;
+		p->guest_open = flags & 4;
+	}
+	return 0;
+}
+
+static int con_restore_pending(struct virtio_console *c, struct snap_cursor *cur,
+			       char *err, size_t errlen)
+{
+	uint32_t n = snap_get_u32(cur);
+
+	if (cur->bad || n > CON_CTRL_PENDING) {
+		snprintf(err, errlen, "virtio-console: %u control messages pending (at most %u)",
+			 n, CON_CTRL_PENDING);
+		return -EPROTO;
+	}
+	c->pend_head = 0;
+	c->pend_len = n;
+	for (unsigned i = 0; i < n; i++) {
+		struct con_ctrl *m = &c->pending[i];
+
+		m->id = snap_get_u32(cur);
+		m->event = snap_get_u16(cur);
+		m->value = snap_get_u16(cur);
+		/* ctrl_flush reads the name of the port a PORT_NAME names */
+		if (m->id >= c->nports || m->event > CON_PORT_NAME) {
+			snprintf(err, errlen, "virtio-console: a pending control message names "
+				 "port %u, event %u", (unsigned)m->id, (unsigned)m->event);
+			return -EPROTO;
+		}
+	}
+	c->ctrl_dropped = snap_get_u64(cur);
+	return 0;
+}
+
+static int con_restore(struct pci_dev *dev, struct snap_cursor *cur, char *err, size_t errlen)
+{
+	struct virtio_console *c = virtio_pci_device(dev->priv);
+	uint8_t flags;
+	int rc = virtio_pci_get(c->t, cur);
+
+	if (rc) {
+		snprintf(err, errlen, "virtio-console: its saved transport state is %s",
+			 rc == -EFAULT ? "outside guest memory" : "inconsistent (other ports?)");
+		return -EPROTO;
+	}
+	pthread_mutex_lock(&c->lock);
+	flags = snap_get_u8(cur);
+	c->device_ready = flags & 1;
+	c->live = flags & 2;
+	rc = con_restore_ports(c, cur, err, errlen);
+	if (!rc)
+		rc = con_restore_pending(c, cur, err, errlen);
+	if (!rc && (cur->bad || (flags & ~3u))) {
+		snprintf(err, errlen, "virtio-console: its saved state is damaged");
+		rc = -EPROTO;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 const struct pci_devemu virtio_console_emu = {
 	.name = "virtio-console",
 	.help = "virtio console ports on Unix sockets (port1=PATH,...)",
@@ -583,4 +710,6 @@ const struct pci_devemu virtio_console_emu = {
 	.cfg_read = virtio_pci_cfg_read,
 	.cfg_write = virtio_pci_cfg_write,
 	.cfg_written = virtio_pci_cfg_written,
+	.save = con_save,
+	.restore = con_restore,
 };

@@ -46,6 +46,7 @@
 #include "hw/tap.h"
 #include "lib/config.h"
 #include "lib/log.h"
+#include "snapshot/snapfile.h"
 #include "virtio/pci.h"
 #include "virtio/virtqueue.h"
 
@@ -117,6 +118,7 @@ enum rx_read { RD_FRAME, RD_NONE, RD_SKIPPED };
 struct net_params {
 	const char *backend;		/* NULL when the caller brings one */
 	uint8_t mac[6];
+	bool mac_derived;		/* no mac=: from slot, function, VM name */
 	bool has_mtu;
 	uint16_t mtu;
 };
@@ -127,6 +129,7 @@ struct virtio_net {
 	struct vq_mem mem;		/* the transport's, cached */
 	struct netbe *be;
 	uint8_t config[CFG_LEN];
+	bool mac_derived;
 	int kick_fd, ctl_fd;
 	pthread_t thread;
 	bool thread_started;
@@ -136,6 +139,7 @@ struct virtio_net {
 	pthread_cond_t cond;
 	enum net_state state;
 	bool stop;
+	bool hold, held;		/* checkpoint: parked between two frames */
 	unsigned kicked;		/* queues kicked since the thread looked */
 	uint64_t drain_seq, drain_done;	/* virtio_net_drain requests, answered */
 
@@ -582,7 +586,9 @@ static void go_live(struct virtio_net *n)
 {
 	n->features = virtio_pci_features(n->t);
 	n->mrg_rxbuf = n->features & BIT(VIRTIO_NET_F_MRG_RXBUF);
-	n->rx_kicks = n->tx_kicks = true;
+	/* On after a reset; as saved after a restore. */
+	n->rx_kicks = !virtio_pci_queue(n->t, NET_RXQ)->no_notify;
+	n->tx_kicks = !virtio_pci_queue(n->t, NET_TXQ)->no_notify;
 }
 
 /* A kick proves its queue enabled: only then does the thread touch it. */
@@ -613,6 +619,13 @@ static enum ctl control(struct virtio_net *n, uint64_t *drain_seq)
 		n->state = NET_PAUSED;
 		n->kicked = 0;
 		pthread_cond_broadcast(&n->cond);
+	}
+	if (n->hold) {
+		n->held = true;
+		pthread_cond_broadcast(&n->cond);
+		while (n->hold && !n->stop)
+			pthread_cond_wait(&n->cond, &n->lock);
+		n->held = false;
 	}
 	c = n->stop ? CTL_STOP : n->state == NET_RUN ? CTL_RUN : CTL_PAUSED;
 	if (c == CTL_RUN) {
@@ -1086,6 +1099,7 @@ static int net_create(struct pci_dev *dev, struct config *cfg, const char *node,
 		return -ENOMEM;
 	}
 	build_config(n, p);
+	n->mac_derived = p->mac_derived;
 	n->ops = net_ops_template;
 	n->ops.features = net_features(be, p->has_mtu);
 	rc = virtio_pci_attach(dev, cfg, node, &n->ops, n, &n->t, err, errlen);
@@ -1116,6 +1130,7 @@ static int net_params_of(struct pci_dev *dev, struct config *cfg, const char *no
 		snprintf(err, errlen, "%s: virtio-net: %s", node, why);
 		return rc;
 	}
+	p->mac_derived = !has_mac;
 	if (!has_mac)
 		gen_mac(dev->slot, dev->func, config_get(cfg, "name"), p->mac);
 	return 0;
@@ -1205,6 +1220,90 @@ int virtio_net_drain(struct pci_dev *dev)
 	return 0;
 }
 
+/* ---- checkpoint ---- */
+
+/* The thread parks in control(), between frames: no transmit is half
+ * done; receive buffers it holds for a frame are given back in the
+ * saved copy of the queue (the frame is lost, as on a wire). */
+static void net_pause(struct pci_dev *dev)
+{
+	struct virtio_net *n = net_of(dev);
+
+	pthread_mutex_lock(&n->lock);
+	n->hold = true;
+	wake(n, n->ctl_fd);
+	while (!n->held && !n->stop)
+		pthread_cond_wait(&n->cond, &n->lock);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void net_resume(struct pci_dev *dev)
+{
+	struct virtio_net *n = net_of(dev);
+
+	pthread_mutex_lock(&n->lock);
+	n->hold = false;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void net_save(struct pci_dev *dev, struct snap_writer *w)
+{
+	struct virtio_net *n = net_of(dev);
+	struct virtio_pci_state *s = malloc(sizeof(*s));
+
+	if (!s) {
+		w->err = w->err ? w->err : -ENOMEM;
+		return;
+	}
+	virtio_pci_save(n->t, s);
+	for (unsigned i = n->rx_held; i-- > 0;)
+		vq_unpop(&s->q[NET_RXQ].vq, n->rx_pool[i]);
+	virtio_pci_put_state(n->t, s, w);
+	snap_put(w, n->config, sizeof(n->config));
+	free(s);
+}
+
+static int net_restore(struct pci_dev *dev, struct snap_cursor *c, char *err, size_t errlen)
+{
+	struct virtio_net *n = net_of(dev);
+	uint8_t config[CFG_LEN];
+	int rc = virtio_pci_get(n->t, c);
+
+	if (rc) {
+		snprintf(err, errlen, "virtio-net %s: its saved transport state is %s",
+			 netbe_name(n->be), rc == -EFAULT ? "outside guest memory" :
+			 "inconsistent with this backend's offloads");
+		return -EPROTO;
+	}
+	snap_get(c, config, sizeof(config));
+	/* Restored under another VM name, a derived MAC would change under
+	 * the guest's feet: the card keeps the one the guest knows. */
+	if (!c->bad && n->mac_derived)
+		memcpy(n->config + CFG_MAC, config + CFG_MAC, 6);
+	if (c->bad) {
+		snprintf(err, errlen, "virtio-net %s: its saved state is too short",
+			 netbe_name(n->be));
+		return -EPROTO;
+	}
+	if (memcmp(config, n->config, sizeof(config))) {
+		snprintf(err, errlen, "virtio-net %s: the %s differs from the checkpoint's",
+			 netbe_name(n->be), memcmp(config, n->config, 6) ? "MAC address" : "MTU");
+		return -EPROTO;
+	}
+	/* The thread takes up the queues the driver had enabled, as if
+	 * kicked on each. */
+	pthread_mutex_lock(&n->lock);
+	if (n->state == NET_PAUSED)
+		n->state = NET_RUN;
+	for (unsigned q = NET_RXQ; q <= NET_TXQ; q++)
+		if (virtio_pci_queue(n->t, q)->ready)
+			n->kicked |= 1u << q;
+	pthread_mutex_unlock(&n->lock);
+	wake(n, n->kick_fd);
+	return 0;
+}
+
 const struct pci_devemu virtio_net_emu = {
 	.name = "virtio-net",
 	.help = "virtio network card on a tap (TAP[,mac=xx:xx:xx:xx:xx:xx][,mtu=N])",
@@ -1214,4 +1313,8 @@ const struct pci_devemu virtio_net_emu = {
 	.cfg_read = virtio_pci_cfg_read,
 	.cfg_write = virtio_pci_cfg_write,
 	.cfg_written = virtio_pci_cfg_written,
+	.save = net_save,
+	.restore = net_restore,
+	.pause = net_pause,
+	.resume = net_resume,
 };

@@ -118,6 +118,23 @@ static void rnd_destroy(struct pci_dev *dev)
 	}
 }
 
+/* Requests are served whole on the vCPU that kicks: the transport is all
+ * the state there is. */
+static void rnd_save(struct pci_dev *dev, struct snap_writer *w)
+{
+	virtio_pci_put(dev->priv, w);
+}
+
+static int rnd_restore(struct pci_dev *dev, struct snap_cursor *c, char *err, size_t errlen)
+{
+	int rc = virtio_pci_get(dev->priv, c);
+
+	if (rc)
+		snprintf(err, errlen, "virtio-rnd: its saved transport state is %s",
+			 rc == -EFAULT ? "outside guest memory" : "inconsistent");
+	return rc ? -EPROTO : 0;
+}
+
 const struct pci_devemu virtio_rnd_emu = {
 	.name = "virtio-rnd",
 	.help = "virtio entropy source fed from the host's getrandom()",
@@ -126,4 +143,6 @@ const struct pci_devemu virtio_rnd_emu = {
 	.cfg_read = virtio_pci_cfg_read,
 	.cfg_write = virtio_pci_cfg_write,
 	.cfg_written = virtio_pci_cfg_written,
+	.save = rnd_save,
+	.restore = rnd_restore,
 };

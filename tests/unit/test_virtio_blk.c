@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "vdriver.h"
+#include "snaptest.h"
 #include "lib/config.h"
 #include "virtio/blk.h"
 #include "virtio/pci.h"
@@ -415,6 +416,75 @@ static void bad_options(void **state)
 	destroy(f);
 }
 
+/* Checkpoint f onto a fresh device g (same configuration unless
+ * extra_var): g's driver state is f's. */
+static int move(struct fx *f, struct fx **g, const char *extra_var, const char *extra_val,
+		char *err, size_t errlen)
+{
+	int rc;
+
+	assert_int_equal(make(g, extra_var, extra_val), 0);
+	rc = snaptest_pci_move(&f->d.pci, f->d.ram, &(*g)->d.pci, (*g)->d.ram, VDRV_RAM_SIZE,
+			       err, errlen);
+	memcpy((*g)->d.q, f->d.q, sizeof(f->d.q));
+	(*g)->d.brk = f->d.brk;
+	return rc;
+}
+
+/* A request the guest queued before the checkpoint is served by the
+ * restored device, which then goes on like the original. */
+static void checkpoint_restore(void **state)
+{
+	struct fx *f = *state, *g;
+	uint64_t buf = vdrv_alloc(&f->d, 4096, 4096), st = vdrv_alloc(&f->d, 1, 1);
+	uint8_t disk[4096];
+	struct vdrv_seg s[3] = {
+		{ hdr(f, T_IN, 16), 16, false }, { buf, 4096, true }, { st, 1, true },
+	};
+	char err[256] = "";
+	uint32_t id, len;
+	uint16_t head;
+
+	ready(f, 0);
+	assert_int_equal(rw(f, T_IN, 0, buf, 512, NULL), 0);
+	head = vdrv_add(&f->d, 0, s, 3);	/* queued, not yet kicked */
+	if (move(f, &g, NULL, NULL, err, sizeof(err)))
+		fail_msg("restore: %s", err);
+	assert_true(vdrv_next_used(&g->d, 0, WAIT_MS, &id, &len));
+	assert_int_equal(id, head);
+	assert_int_equal(len, 4097);
+	assert_int_equal(pread(g->fd, disk, sizeof(disk), 16 * 512), sizeof(disk));
+	assert_memory_equal(vdrv_ptr(&g->d, buf), disk, sizeof(disk));
+	assert_int_equal(*(uint8_t *)vdrv_ptr(&g->d, st), 0);
+	memset(vdrv_ptr(&g->d, buf), 0x5a, 512);
+	assert_int_equal(rw(g, T_OUT, 3, buf, 512, NULL), 0);
+	assert_int_equal(pread(g->fd, disk, 512, 3 * 512), 512);
+	assert_memory_equal(vdrv_ptr(&g->d, buf), disk, 512);
+	/* The original went on paused-then-resumed: its request is still there. */
+	vdrv_kick(&f->d, 0);
+	assert_true(vdrv_next_used(&f->d, 0, WAIT_MS, &id, &len));
+	assert_int_equal(id, head);
+	destroy(g);
+}
+
+/* Another disk geometry, or a disk that became read-only, is refused. */
+static void checkpoint_mismatch(void **state)
+{
+	struct fx *f = *state, *g;
+	char err[256] = "";
+
+	ready(f, 0);
+	assert_int_equal(move(f, &g, "pci.0.3.0.sectorsize", "4096", err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "the disk differs"));
+	destroy(g);
+	assert_int_equal(move(f, &g, "pci.0.3.0.ro", "true", err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "inconsistent"));
+	destroy(g);
+	assert_int_equal(move(f, &g, "pci.0.3.0.ser", "OTHER", err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "serial number"));
+	destroy(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -431,6 +501,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(queue_depth_and_reset, setup_threads, teardown),
 		cmocka_unit_test(read_only),
 		cmocka_unit_test(bad_options),
+		cmocka_unit_test_setup_teardown(checkpoint_restore, setup, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_restore, setup_threads, teardown),
+		cmocka_unit_test_setup_teardown(checkpoint_mismatch, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "pcitest.h"
+#include "snaptest.h"
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
@@ -101,7 +102,7 @@ static void *loop_thread(void *opaque)
 	return NULL;
 }
 
-static int setup(void **state)
+static struct fixture *make(const char *port1_name)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	const struct pci_devemu *emu = pci_emul_find("virtio-console");
@@ -120,7 +121,7 @@ static int setup(void **state)
 	assert_int_equal(config_set(f->cfg, "pci.0.4.0.device", "virtio-console"), 0);
 	assert_int_equal(config_set(f->cfg, "pci.0.4.0.port.0.path", f->sock1), 0);
 	assert_int_equal(config_set(f->cfg, "pci.0.4.0.port.1.path", f->sock2), 0);
-	assert_int_equal(config_set(f->cfg, "pci.0.4.0.port.1.name", "org.khyve.agent"), 0);
+	assert_int_equal(config_set(f->cfg, "pci.0.4.0.port.1.name", port1_name), 0);
 	io_bus_init(&f->pio, "pio");
 	io_bus_init(&f->mmio, "mmio");
 	pci_bus_init(&f->pci, &f->pio, &f->mmio, &f->m);
@@ -137,7 +138,12 @@ static int setup(void **state)
 	f->common = find_vcap(f, 1);
 	f->notify = find_vcap(f, 2);
 	assert_int_equal(pthread_create(&f->thread, NULL, loop_thread, f), 0);
-	*state = f;
+	return f;
+}
+
+static int setup(void **state)
+{
+	*state = make("org.khyve.agent");
 	return 0;
 }
 
@@ -389,6 +395,48 @@ static void test_data_both_ways(void **state)
 	close(fd);
 }
 
+/* Checkpoint f onto g: g's driver state is f's. */
+static int move(struct fixture *f, struct fixture *g, char *err, size_t errlen)
+{
+	int rc = snaptest_pci_move(&f->pci, f->ram, &g->pci, g->ram, MEM_SIZE, err, errlen);
+
+	memcpy(g->next_desc, f->next_desc, sizeof(f->next_desc));
+	return rc;
+}
+
+/* The restored device knows what the guest said about its ports, still
+ * owes it the control message it had no buffer for, and moves data. */
+static void test_checkpoint(void **state)
+{
+	struct fixture *f = *state, *g = make("org.khyve.agent");
+	char err[256] = "";
+	int fd;
+
+	handshake(f);
+	ctrl_out(f, 1, 3, 1);		/* PORT_READY 1 again: NAME + OPEN */
+	ctrl_out(f, 1, 3, 1);		/* two more; one control buffer left */
+	assert_int_equal(used_idx(f, 2), 8);	/* the last OPEN waits */
+	if (move(f, g, err, sizeof(err)))
+		fail_msg("restore: %s", err);
+	post(g, 2, NULL, 0x100);
+	kick(g, 2);
+	assert_int_equal(used_idx(g, 2), 9);
+	ctrl_in(g, 8, 1, 6, 1, NULL);		/* PORT_OPEN 1 */
+	fd = connect_to(g->sock2);
+	post(g, 4, NULL, 64);
+	kick(g, 4);
+	assert_int_equal(write(fd, "after", 5), 5);
+	assert_true(wait_used(g, 4, 1));
+	assert_memory_equal(g->ram + BUF(4, 0), "after", 5);
+	close(fd);
+	teardown((void **)&g);
+	/* Ports the guest knows by another name: refused. */
+	g = make("org.other");
+	assert_int_equal(move(f, g, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "port 2 differs"));
+	teardown((void **)&g);
+}
+
 static void test_legacy_config_errors(void **state)
 {
 	const struct pci_devemu *emu = pci_emul_find("virtio-console");
@@ -423,6 +471,7 @@ int main(void)
 		T(test_multiport_handshake),
 		T(test_malformed_control),
 		T(test_data_both_ways),
+		T(test_checkpoint),
 		cmocka_unit_test(test_legacy_config_errors),
 	};
 

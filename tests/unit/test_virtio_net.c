@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "pcitest.h"
+#include "snaptest.h"
 #include "hw/iobus.h"
 #include "hw/layout.h"
 #include "hw/pci.h"
@@ -144,7 +145,7 @@ static unsigned find_vcap(struct fixture *f, uint8_t type)
 
 /* A fixture whose card has a socketpair backend (with a vnet header when
  * vnet) and the node's options as given. */
-static struct fixture *make(bool vnet, const char *legacy_opts)
+static struct fixture *make_named(bool vnet, const char *legacy_opts, const char *vmname)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	struct pci_dev *d = calloc(1, sizeof(*d));
@@ -159,7 +160,7 @@ static struct fixture *make(bool vnet, const char *legacy_opts)
 	memset(f->ram, 0, MEM_SIZE);
 	f->vnet = vnet;
 	f->cfg = config_new();
-	assert_int_equal(config_set(f->cfg, "name", "testvm"), 0);
+	assert_int_equal(config_set(f->cfg, "name", vmname), 0);
 	assert_int_equal(config_set(f->cfg, NODE ".device", "virtio-net"), 0);
 	if (legacy_opts)
 		assert_int_equal(virtio_net_emu.legacy_config(f->cfg, NODE, legacy_opts, err,
@@ -187,6 +188,11 @@ static struct fixture *make(bool vnet, const char *legacy_opts)
 	f->devcfg = find_vcap(f, 4);
 	assert_true(f->common && f->notify && f->devcfg);
 	return f;
+}
+
+static struct fixture *make(bool vnet, const char *legacy_opts)
+{
+	return make_named(vnet, legacy_opts, "testvm");
 }
 
 static int setup_vnet(void **state) { *state = make(true, NULL); return 0; }
@@ -695,6 +701,77 @@ static void test_rx_waits_for_buffers(void **state)
 	assert_int_equal(stats(f).rx_dropped, 0);
 }
 
+/* Checkpoint f onto a new card g: g's driver state is f's.  0 or
+ * pci_bus_restore's error. */
+static int move(struct fixture *f, struct fixture *g, char *err, size_t errlen)
+{
+	int rc = snaptest_pci_move(&f->pci, f->ram, &g->pci, g->ram, MEM_SIZE, err, errlen);
+
+	memcpy(g->next_desc, f->next_desc, sizeof(f->next_desc));
+	return rc;
+}
+
+/* A checkpoint taken while the card holds a buffer for a frame that
+ * needs more: the restored card gets that buffer back (the frame itself
+ * is lost, as on a wire) and fills it with the next frame; the original
+ * goes on with what it held.  Transmit works after the restore. */
+static void test_checkpoint_rx_held(void **state)
+{
+	struct fixture *f = *state, *g = make_named(false, NULL, "othername");
+	uint8_t frame[1000], got[1100];
+	char err[256] = "";
+	uint16_t h1, h2;
+
+	start(f, F_BASIC | F_MRG_RXBUF);
+	kick(f, RXQ);
+	make_frame(frame, sizeof(frame), 9);
+	host_send(f, NULL, frame, sizeof(frame));
+	h1 = post_rx(f, 600);
+	kick(f, RXQ);
+	drain(f);
+	assert_int_equal(used_idx(f, RXQ), 0);		/* h1 held, frame waiting */
+	if (move(f, g, err, sizeof(err)))
+		fail_msg("restore: %s", err);
+	/* the MAC derived from the old name stays */
+	assert_int_equal(dev_rd(g, 0, 4), dev_rd(f, 0, 4));
+	h2 = post_rx(g, 600);
+	kick(g, RXQ);
+	make_frame(frame, sizeof(frame), 10);
+	host_send(g, NULL, frame, sizeof(frame));
+	drain(g);
+	assert_int_equal(used_idx(g, RXQ), 2);
+	assert_int_equal(used_id(g, RXQ, 0), h1);
+	assert_int_equal(used_id(g, RXQ, 1), h2);
+	assert_int_equal(rd16(g, BUF(RXQ, h1) + 10), 2);
+	assert_memory_equal(g->ram + BUF(RXQ, h1) + HDR, frame, 600 - HDR);
+	guest_send(g, (const uint8_t[HDR]){ 0 }, frame, 60);
+	drain(g);
+	assert_int_equal(host_recv(g, got, sizeof(got)), 60);
+	assert_memory_equal(got, frame, 60);
+	/* the original: its held frame goes out once it gets a second buffer */
+	post_rx(f, 600);
+	kick(f, RXQ);
+	drain(f);
+	assert_int_equal(used_idx(f, RXQ), 2);
+	assert_int_equal(used_id(f, RXQ, 0), h1);
+	teardown((void **)&g);
+}
+
+/* A card with another MAC or MTU than the saved one is refused. */
+static void test_checkpoint_mismatch(void **state)
+{
+	struct fixture *f = *state, *g = make(false, "tap0,mac=52:54:00:aa:bb:cc");
+	char err[256] = "";
+
+	start(f, F_BASIC);
+	assert_int_equal(move(f, g, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "MAC address"));
+	teardown((void **)&g);
+	g = make(false, "tap0,mtu=9000");
+	assert_int_equal(move(f, g, err, sizeof(err)), -EPROTO);
+	teardown((void **)&g);
+}
+
 static void test_bad_tx_buffers(void **state)
 {
 	struct fixture *f = *state;
@@ -948,6 +1025,8 @@ int main(void)
 		V(test_rx_merged),
 		P(test_rx_merged),
 		V(test_rx_waits_for_buffers),
+		P(test_checkpoint_rx_held),
+		P(test_checkpoint_mismatch),
 		V(test_bad_tx_buffers),
 		P(test_bad_rx_buffers_and_frames),
 		V(test_rx_offload_filter),
