@@ -183,7 +183,7 @@ static const unsigned long allowed_ioctls[] = {
 	/* Checkpoints read KVM's state (vmm/vmstate.c); restore writes it
 	 * before the sandbox, so no KVM_SET_* beyond the above. */
 	KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK, KVM_GET_MSR_INDEX_LIST, KVM_GET_MSRS,
-	KVM_GET_XSAVE, KVM_GET_XCRS, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS,
+	KVM_GET_XSAVE, KVM_GET_XCRS, KVM_GET_LAPIC, KVM_GET_VCPU_EVENTS, KVM_GET_NESTED_STATE,
 	/* virtio-net: the offloads the guest negotiated, on the tap (tap.c). */
 	TUNSETOFFLOAD,
 	/* Consoles: chardev_close waits for a pty's reader (FIONREAD) and

@@ -223,6 +223,12 @@ int vm_create(struct vm *vm, const struct vm_params *p, char *err, size_t errlen
 	/* KVM leaves this CPUID bit to userspace: it emulates the timer mode
 	 * but the bit is not in the supported list. */
 	vm->tsc_deadline = !rc && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	if (!rc) {
+		int n = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
+
+		/* Asked here: the sandboxed VM process cannot ask at checkpoint. */
+		vm->nested_state_max = n >= (int)sizeof(struct kvm_nested_state) ? (uint32_t)n : 0;
+	}
 	if (!rc)
 		rc = vm_vcpus_create(vm, err, errlen);
 	if (rc)

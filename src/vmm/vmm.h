@@ -42,6 +42,7 @@ struct vm {
 	struct vm_params params;
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 	bool tsc_deadline;		/* in-kernel LAPIC emulates the TSC-deadline timer */
+	uint32_t nested_state_max;	/* KVM_CAP_NESTED_STATE: 0 without nesting */
 	unsigned nvcpus;
 	struct vcpu *vcpus;
 };

@@ -6,6 +6,7 @@
  *
  * The VM must be paused (no vCPU in KVM_RUN) for both directions. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,6 +295,96 @@ static int save_vcpu(struct vcpu *v, const struct msr_list *list, struct snap_wr
 	return 0;
 }
 
+/* ---- nested virtualization ---- */
+
+/* "cpu.N.nested": u32 size, then struct kvm_nested_state of that size (a
+ * guest running its own VMs, or one that set up SVM/VMX, keeps them).
+ * Only where this KVM nests; KVM checks the contents on restore. */
+static void nested_section_name(char *buf, size_t len, unsigned id)
+{
+	snprintf(buf, len, "cpu.%u.nested", id);
+}
+
+static int save_nested(struct vm *vm, struct vcpu *v, struct snap_writer *w)
+{
+	struct kvm_nested_state *ns;
+	char name[SNAP_NAME_MAX];
+	int rc;
+
+	if (!vm->nested_state_max)
+		return 0;
+	if (!(ns = calloc(1, vm->nested_state_max)))
+		return -ENOMEM;
+	ns->size = vm->nested_state_max;
+	rc = xioctl(v->fd, KVM_GET_NESTED_STATE, ns);
+	if (rc >= 0 && (ns->size < sizeof(*ns) || ns->size > vm->nested_state_max))
+		rc = -EIO;
+	if (rc >= 0) {
+		nested_section_name(name, sizeof(name), v->id);
+		snap_begin(w, name, VMSTATE_VERSION);
+		snap_put_u32(w, ns->size);
+		snap_put(w, ns, ns->size);
+		snap_end(w);
+		rc = 0;
+	}
+	free(ns);
+	return rc;
+}
+
+/* Anything beyond the header (a VMCB/VMCS), a nested guest running or
+ * about to, or VMXON done: state a KVM without nesting would lose. */
+static bool nested_in_use(const struct kvm_nested_state *ns)
+{
+	if (ns->size > sizeof(*ns) ||
+	    (ns->flags & (KVM_STATE_NESTED_GUEST_MODE | KVM_STATE_NESTED_RUN_PENDING)))
+		return true;
+	return ns->format == KVM_STATE_NESTED_FORMAT_VMX && ns->hdr.vmx.vmxon_pa != UINT64_MAX;
+}
+
+/* The saved nested state of vCPU v, NULL (and 0) when there is none or
+ * it says nothing (nested_in_use) and this KVM does not nest.  Otherwise *out is to be freed. */
+static int load_nested(struct vm *vm, struct vcpu *v, const struct snap_file *f,
+		       struct kvm_nested_state **out, char *err, size_t errlen)
+{
+	char name[SNAP_NAME_MAX];
+	struct kvm_nested_state *ns;
+	struct snap_cursor c;
+	uint32_t size;
+	int rc;
+
+	*out = NULL;
+	nested_section_name(name, sizeof(name), v->id);
+	if (!snap_find(f, name))
+		return 0;
+	if ((rc = open_section(f, name, &c, err, errlen)) < 0)
+		return rc;
+	size = snap_get_u32(&c);
+	if (c.bad || size < sizeof(*ns) || size != c.left || !(ns = malloc(size))) {
+		snprintf(err, errlen, "section %s: %u bytes of nested state", name, size);
+		return -EPROTO;
+	}
+	snap_get(&c, ns, size);
+	if (ns->size != size) {
+		snprintf(err, errlen, "section %s: its nested state says %u bytes, not %u", name,
+			 ns->size, size);
+		free(ns);
+		return -EPROTO;
+	}
+	if (!vm->nested_state_max && !nested_in_use(ns)) {
+		free(ns);
+		return 0;
+	}
+	if (size > vm->nested_state_max) {
+		snprintf(err, errlen, "vCPU %u ran nested guests, which this host's KVM cannot "
+			 "take back (%s)", v->id, vm->nested_state_max ? "too large" :
+			 "no nested virtualization");
+		free(ns);
+		return -EPROTO;
+	}
+	*out = ns;
+	return 0;
+}
+
 static int write_msrs(struct vcpu *v, const struct kvm_msrs *m)
 {
 	int rc = m->nmsrs ? xioctl(v->fd, KVM_SET_MSRS, (void *)m) : 0;
@@ -307,7 +398,7 @@ static int write_msrs(struct vcpu *v, const struct kvm_msrs *m)
  * the LAPIC, the LAPIC before the MSRs (the TSC deadline means something
  * only in the LAPIC's deadline mode), the pending events last. */
 static int write_vcpu(struct vcpu *v, const struct vcpu_state *s, const struct kvm_msrs *msrs,
-		      const char **what)
+		      const struct kvm_nested_state *nested, const char **what)
 {
 	int rc;
 
@@ -316,6 +407,9 @@ static int write_vcpu(struct vcpu *v, const struct vcpu_state *s, const struct k
 	STEP(KVM_SET_MP_STATE, &s->mp, "MP state");
 	STEP(KVM_SET_REGS, &s->regs, "registers");
 	STEP(KVM_SET_SREGS, &s->sregs, "system registers");
+	/* After EFER (SVME/VMXE) is set, before the rest, as QEMU does. */
+	if (nested)
+		STEP(KVM_SET_NESTED_STATE, nested, "nested state");
 	STEP(KVM_SET_XSAVE, &s->xsave, "XSAVE state");
 	STEP(KVM_SET_XCRS, &s->xcrs, "XCRs");
 	STEP(KVM_SET_DEBUGREGS, &s->dregs, "debug registers");
@@ -328,9 +422,11 @@ static int write_vcpu(struct vcpu *v, const struct vcpu_state *s, const struct k
 	return 0;
 }
 
-static int restore_vcpu(struct vcpu *v, const struct snap_file *f, char *err, size_t errlen)
+static int restore_vcpu(struct vm *vm, struct vcpu *v, const struct snap_file *f, char *err,
+			size_t errlen)
 {
 	struct vcpu_state *s = malloc(sizeof(*s));
+	struct kvm_nested_state *nested = NULL;
 	struct kvm_msrs *msrs = NULL;
 	char name[SNAP_NAME_MAX];
 	const char *what = "";
@@ -357,9 +453,12 @@ static int restore_vcpu(struct vcpu *v, const struct snap_file *f, char *err, si
 	}
 	if ((rc = section_end(&c, name, err, errlen)) < 0)
 		goto out;
-	if ((rc = write_vcpu(v, s, msrs, &what)) < 0)
+	if ((rc = load_nested(vm, v, f, &nested, err, errlen)) < 0)
+		goto out;
+	if ((rc = write_vcpu(v, s, msrs, nested, &what)) < 0)
 		snprintf(err, errlen, "restoring vCPU %u's %s: %s", v->id, what, strerror(-rc));
 out:
+	free(nested);
 	free(msrs);
 	free(s);
 	return rc;
@@ -379,8 +478,12 @@ int vm_state_save(struct vm *vm, struct snap_writer *w, char *err, size_t errlen
 		snprintf(err, errlen, "listing the MSRs to save: %s", strerror(-rc));
 	else
 		rc = save_vm(vm, w, err, errlen);
-	for (unsigned i = 0; rc == 0 && i < vm->nvcpus; i++)
+	for (unsigned i = 0; rc == 0 && i < vm->nvcpus; i++) {
 		rc = save_vcpu(&vm->vcpus[i], list, w, err, errlen);
+		if (rc == 0 && (rc = save_nested(vm, &vm->vcpus[i], w)) < 0)
+			snprintf(err, errlen, "reading vCPU %u's nested state: %s", i,
+				 strerror(-rc));
+	}
 	free(list);
 	return rc;
 }
@@ -398,6 +501,6 @@ int vm_state_restore(struct vm *vm, const struct snap_file *f, char *err, size_t
 	/* The irqchip first: KVM_SET_LAPIC and the events look at it. */
 	rc = restore_vm(vm, f, err, errlen);
 	for (unsigned i = 0; rc == 0 && i < vm->nvcpus; i++)
-		rc = restore_vcpu(&vm->vcpus[i], f, err, errlen);
+		rc = restore_vcpu(vm, &vm->vcpus[i], f, err, errlen);
 	return rc;
 }
