@@ -7,8 +7,8 @@
 #   khyve -r: no second boot, the count goes on from L+1 under another
 #     VM name, and memory and registers agree (no MISMATCH); the live
 #     checkpoint restores too, without -M;
-#   checkpoints of virtio devices are refused (not saved yet) and leave
-#     no file behind;
+#   a VM with virtio-blk, -rnd and -console suspends and restores, and a
+#     disk of another size is refused;
 #   khyve -r refuses with exit 4, one line naming the file, and nothing
 #     left running or in the run directory: a flipped state byte, a
 #     truncated memory file, damaged metadata, another device list,
@@ -96,15 +96,25 @@ refuse "another device list" "virtio-rnd at slot 0:5:0" "${base[@]}" -s 5,virtio
 refuse "another vCPU count" "vCPUs" "${base[@]}" -c 2 -r "$CK/bad" "$VM"
 refuse "no checkpoint" "nothing.meta" "${base[@]}" -r "$CK/nothing" "$VM"
 
-# ---- a VM with a device that cannot be saved yet
-VM=$VM0-rnd OUT=$TMP/rnd.out ERR=$TMP/rnd.err
-start_vm -c 1 -m 32M "${base[@]}" -s 5,virtio-rnd -o "boot.kernel=$GUESTS/counter.elf" "$VM"
-wait_console '^counter: 1$' || { wait_vm; fail "the virtio-rnd guest never counted"; }
-ctl --checkpoint="$CK/rnd" 2>"$TMP/rnd" && fail "a checkpoint with virtio-rnd succeeded"
-grep -q 'virtio-rnd at slot 5:0 cannot be checkpointed yet' "$TMP/rnd" ||
-	fail "the refusal: $(cat "$TMP/rnd")"
-ls "$CK" | grep -q rnd && fail "the refused checkpoint left files: $(ls -A "$CK")"
-wait_console "^counter: 3\$" || { wait_vm; fail "the guest stopped after the refused checkpoint"; }
+# ---- virtio devices are saved too (this guest leaves them idle): the
+# restore checks the disk against the saved one
+VM=$VM0-dev OUT=$TMP/dev.out ERR=$TMP/dev.err
+truncate -s 1M "$TMP/disk.img"
+devs=(-s 4,virtio-blk,"$TMP/disk.img" -s 5,virtio-rnd -s 6,virtio-console,port1="$TMP/con.sock")
+start_vm -c 1 -m 32M "${base[@]}" "${devs[@]}" -o "boot.kernel=$GUESTS/counter.elf" "$VM"
+wait_console '^counter: 1$' || { wait_vm; fail "the guest with virtio devices never counted"; }
+ctl --suspend="$CK/dev" 2>"$TMP/dev" || fail "--suspend with virtio devices: $(cat "$TMP/dev")"
+wait_vm
+expect_status 5
+saved=$(last_count)
+truncate -s 2M "$TMP/disk.img"
+refuse "a disk of another size" "the disk differs" "${base[@]}" "${devs[@]}" -r "$CK/dev" "$VM"
+[ -e "$TMP/con.sock" ] && fail "the refused restore left the console socket"
+truncate -s 1M "$TMP/disk.img"
+OUT=$TMP/dev2.out ERR=$TMP/dev2.err
+start_vm "${base[@]}" "${devs[@]}" -r "$CK/dev" "$VM"
+wait_console "^counter: $((saved + 2))\$" ||
+	{ wait_vm; fail "the guest with virtio devices did not count on from $saved"; }
 kill -TERM "$BGPID"; sleep 1; kill -TERM "$BGPID" 2>/dev/null
 wait_vm
 expect_rundir_empty
