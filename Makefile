@@ -14,8 +14,9 @@ PROGRAMS := khyve khyvectl
 DEPS_PKGS := libmd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-unused-parameter
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(WARN) -fno-strict-aliasing -pthread
-LDLIBS  := -luring -lseccomp -lmd -ljson-c -pthread
+XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(XML_CFLAGS) $(WARN) -fno-strict-aliasing -pthread
+LDLIBS  := -luring -lseccomp -lmd -ljson-c -lxml2 -pthread
 
 ifeq ($(SAN),1)
 CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -2,12 +2,14 @@
 # Installs the Debian packages khyve needs, only those missing.
 #   scripts/deps.sh build   compiler and libraries for `make`
 #   scripts/deps.sh demo    + what `make demo` boots with (QEMU for the L1 machine)
-#   scripts/deps.sh test    + what `make check` needs (cmocka, clang/libFuzzer, iasl...)
+#   scripts/deps.sh test    + what `make check` needs (cmocka, clang/libFuzzer, iasl,
+#                           xmllint and libvirt0's domain.rng schemas...)
 #   scripts/deps.sh bench   + what bench/blk and bench/net copy into their guest (fio, iperf3)
 set -uo pipefail
-BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev libjson-c-dev pkg-config)
+BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev libjson-c-dev libxml2-dev pkg-config)
 DEMO=(qemu-system-x86 busybox-static cpio)
-TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3)
+TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3
+      libxml2-utils libvirt0)
 BENCH=(fio iperf3)
 
 case ${1:-build} in

@@ -25,7 +25,7 @@ mkdir -p "$OUTD"
 [ -x "$KHYVE" ] && [ -f build/libkhyve-core.a ] || { echo "bench/ctl: run make first"; exit 2; }
 [ -f build/guest/echo.elf ] || { echo "bench/ctl: run make guests first"; exit 2; }
 cc -std=c17 -D_GNU_SOURCE -O2 -Isrc -o "$OUTD/ctlbench" bench/ctl/ctlbench.c \
-	build/libkhyve-core.a -luring -lseccomp -lmd -ljson-c -pthread || exit 2
+	build/libkhyve-core.a -luring -lseccomp -lmd -ljson-c -lxml2 -pthread || exit 2
 
 TMP=$(mktemp -d /tmp/khyve-bench-ctl.XXXXXX)
 cleanup() { kill -KILL ${KPID:-} ${QPID:-} 2>/dev/null; rm -rf "$TMP"; }

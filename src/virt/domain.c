@@ -1,0 +1,75 @@
+/* The domain definition's memory: creation with libvirt's defaults and
+ * release of every string it owns. */
+#include "virt/domain.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void addr_unset(struct khv_pci_addr *a)
+{
+	a->slot = -1;
+	a->func = 0;
+}
+
+struct khv_domain *khv_domain_new(void)
+{
+	struct khv_domain *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	for (unsigned i = 0; i < KHV_MAX_DISKS; i++)
+		addr_unset(&d->disks[i].addr);
+	for (unsigned i = 0; i < KHV_MAX_NETS; i++)
+		addr_unset(&d->nets[i].addr);
+	addr_unset(&d->rng_addr);
+	addr_unset(&d->channel_addr);
+	return d;
+}
+
+int khv_strset(char **dst, const char *src)
+{
+	char *copy = NULL;
+
+	if (src && !(copy = strdup(src)))
+		return -ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+void khv_domain_free(struct khv_domain *d)
+{
+	if (!d)
+		return;
+	free(d->title);
+	free(d->description);
+	free(d->arch);
+	free(d->kernel);
+	free(d->initrd);
+	free(d->cmdline);
+	for (unsigned i = 0; i < KHV_MAX_DISKS; i++) {
+		free(d->disks[i].source);
+		free(d->disks[i].target);
+		free(d->disks[i].serial);
+	}
+	for (unsigned i = 0; i < KHV_MAX_NETS; i++) {
+		free(d->nets[i].source);
+		free(d->nets[i].target_dev);
+	}
+	for (unsigned i = 0; i < KHV_MAX_SERIALS; i++) {
+		free(d->serials[i].path);
+		free(d->serials[i].path2);
+		free(d->serials[i].host);
+		free(d->serials[i].service);
+	}
+	for (unsigned i = 0; i < KHV_MAX_CHANNELS; i++) {
+		free(d->channels[i].path);
+		free(d->channels[i].name);
+	}
+	for (unsigned i = 0; i < KHV_MAX_FILESYSTEMS; i++) {
+		free(d->filesystems[i].source);
+		free(d->filesystems[i].target);
+	}
+	free(d);
+}
