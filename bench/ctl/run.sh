@@ -77,7 +77,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 measure() {
 	local outd=$1 c i k q f kv qv what cd_line socks qargs=()
 	TMP=$(mktemp -d /tmp/khyve-bench-ctl.XXXXXX)
-	trap 'kill -KILL ${KPID:-} ${QPID:-} 2>/dev/null || true; rm -rf "$TMP"' EXIT
+	# Reaping them here, stderr closed, keeps bash's "Killed" job notice
+	# for QEMU off the table.
+	trap 'kill -KILL ${KPID:-} ${QPID:-} 2>/dev/null || true
+		wait ${KPID:-} ${QPID:-} 2>/dev/null || true; rm -rf "$TMP"' EXIT
 	mkfifo "$TMP/in"; exec 9<>"$TMP/in"
 	"$KHYVE" -m 32M -s 0,hostbridge -s 31,lpc -l com1,stdio -o rundir="$TMP/run" \
 		-o boot.kernel=build/guest/echo.elf benchvm <"$TMP/in" >"$TMP/console" 2>&1 &
