@@ -10,7 +10,7 @@ ifeq ($(origin CC),default)
 CC      := cc
 endif
 O       ?= build
-PROGRAMS := khyve khyvectl
+PROGRAMS := khyve khyvectl khyvesh
 DEPS_PKGS := libmd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-unused-parameter

@@ -1,0 +1,44 @@
+/* khyvesh's parts: main.c (global options, the command table, dispatch),
+ * host.c (commands about the connection and the host). */
+#ifndef KHYVE_KHYVESH_H
+#define KHYVE_KHYVESH_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "virt/conn.h"
+
+#define KHYVESH_OK	0
+#define KHYVESH_FAIL	1	/* virsh's only failure status */
+
+/* A command's options as given: --name value, --name=value, a flag
+ * --name, or a bare word filling the next positional option (virsh's
+ * rule: `dumpxml vm1` is `dumpxml --domain vm1`).  main.c checks them
+ * against the command's option list before the handler runs. */
+#define SH_MAX_OPTS 16
+struct sh_args {
+	unsigned n;
+	struct { const char *name, *value; } opt[SH_MAX_OPTS];	/* value NULL: a flag */
+};
+
+struct sh_ctx {
+	const char *uri;		/* -c/--connect, NULL: the default */
+	struct khv_conn *conn;		/* opened on the first command that needs it */
+};
+
+/* The connection, opened on first use; NULL after printing the error. */
+struct khv_conn *sh_conn(struct sh_ctx *sh);
+/* "error: ..." on stderr, one line; returns KHYVESH_FAIL. */
+int sh_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The value of --name, or NULL; sh_flag: whether --name was given. */
+const char *sh_opt(const struct sh_args *a, const char *name);
+bool sh_flag(const struct sh_args *a, const char *name);
+
+int cmd_version(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_uri(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_hostname(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_nodeinfo(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_capabilities(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domcapabilities(struct sh_ctx *sh, const struct sh_args *a);
+
+#endif

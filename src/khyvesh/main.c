@@ -1,0 +1,265 @@
+/* khyvesh: a virsh-style command line over libkhyve.
+ *   khyvesh [-c URI] [-q] COMMAND [OPTIONS...]
+ * Commands and their options follow virsh's names; every failure prints
+ * one "error: ..." line and exits 1. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "khyvesh/khyvesh.h"
+
+enum opt_kind {
+	O_FLAG,			/* --name */
+	O_VALUE,		/* --name VALUE */
+	O_POS,			/* --name VALUE, or the next bare word */
+};
+
+struct opt_def {
+	const char *name;
+	enum opt_kind kind;
+	bool required;
+	const char *help;
+};
+
+#define G_SHELL	"Virsh itself", "virsh"
+#define G_HOST	"Host and Hypervisor", "host"
+
+struct cmd_def {
+	const char *name;
+	int (*fn)(struct sh_ctx *sh, const struct sh_args *a);
+	const char *group, *keyword, *help;
+	struct opt_def opts[8];
+};
+
+static int cmd_help(struct sh_ctx *sh, const struct sh_args *a);
+
+static const struct cmd_def commands[] = {
+	{ "help", cmd_help, G_SHELL, "print help",
+	  { { "command", O_POS, false, "a command, or a group keyword (host)" } } },
+	{ "version", cmd_version, G_HOST, "show version",
+	  { { "json", O_FLAG, false, "JSON output" } } },
+	{ "uri", cmd_uri, G_HOST, "print the hypervisor canonical URI", { { 0 } } },
+	{ "hostname", cmd_hostname, G_HOST, "print the hypervisor hostname",
+	  { { 0 } } },
+	{ "nodeinfo", cmd_nodeinfo, G_HOST, "node information",
+	  { { "json", O_FLAG, false, "JSON output" } } },
+	{ "capabilities", cmd_capabilities, G_HOST, "capabilities",
+	  { { 0 } } },
+	{ "domcapabilities", cmd_domcapabilities, G_HOST, "domain capabilities",
+	  { { "virttype", O_VALUE, false, "virtualization type (kvm)" },
+	    { "emulatorbin", O_VALUE, false, "path to emulator binary (ignored)" },
+	    { "arch", O_VALUE, false, "domain architecture (x86_64)" },
+	    { "machine", O_VALUE, false, "machine type (ignored)" } } },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+int sh_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("error: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return KHYVESH_FAIL;
+}
+
+struct khv_conn *sh_conn(struct sh_ctx *sh)
+{
+	char err[512] = "";
+	int rc;
+
+	if (sh->conn)
+		return sh->conn;
+	rc = khv_connect(sh->uri, &sh->conn, err, sizeof(err));
+	if (rc) {
+		sh_error("failed to connect to the hypervisor: %s", err[0] ? err : strerror(-rc));
+		sh->conn = NULL;
+	}
+	return sh->conn;
+}
+
+const char *sh_opt(const struct sh_args *a, const char *name)
+{
+	for (unsigned i = 0; i < a->n; i++)
+		if (!strcmp(a->opt[i].name, name))
+			return a->opt[i].value;
+	return NULL;
+}
+
+bool sh_flag(const struct sh_args *a, const char *name)
+{
+	for (unsigned i = 0; i < a->n; i++)
+		if (!strcmp(a->opt[i].name, name))
+			return true;
+	return false;
+}
+
+static const struct cmd_def *find_cmd(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static const struct opt_def *find_opt(const struct cmd_def *c, const char *name, size_t len)
+{
+	for (const struct opt_def *o = c->opts; o->name; o++)
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return o;
+	return NULL;
+}
+
+static int add_opt(struct sh_args *a, const char *cmd, const char *name, const char *value)
+{
+	if (sh_flag(a, name))
+		return sh_error("command '%s': option --%s given twice", cmd, name);
+	if (a->n == SH_MAX_OPTS)
+		return sh_error("command '%s': too many options", cmd);
+	a->opt[a->n].name = name;
+	a->opt[a->n].value = value;
+	a->n++;
+	return 0;
+}
+
+/* The next positional option not given yet. */
+static const struct opt_def *next_pos(const struct cmd_def *c, const struct sh_args *a)
+{
+	for (const struct opt_def *o = c->opts; o->name; o++)
+		if (o->kind == O_POS && !sh_flag(a, o->name))
+			return o;
+	return NULL;
+}
+
+static int parse_one(const struct cmd_def *c, struct sh_args *a, int argc, char **argv, int *i)
+{
+	const char *arg = argv[*i], *eq;
+	const struct opt_def *o;
+
+	if (strncmp(arg, "--", 2) || !arg[2]) {
+		if (!(o = next_pos(c, a)))
+			return sh_error("command '%s': unexpected data '%s'", c->name, arg);
+		return add_opt(a, c->name, o->name, arg);
+	}
+	eq = strchr(arg + 2, '=');
+	o = find_opt(c, arg + 2, eq ? (size_t)(eq - arg - 2) : strlen(arg + 2));
+	if (!o)
+		return sh_error("command '%s' doesn't support option %.*s", c->name,
+				eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+	if (o->kind == O_FLAG) {
+		if (eq)
+			return sh_error("command '%s': option --%s takes no value", c->name, o->name);
+		return add_opt(a, c->name, o->name, NULL);
+	}
+	if (eq)
+		return add_opt(a, c->name, o->name, eq + 1);
+	if (*i + 1 >= argc)
+		return sh_error("command '%s': expected syntax: --%s <string>", c->name, o->name);
+	return add_opt(a, c->name, o->name, argv[++*i]);
+}
+
+static int parse_args(const struct cmd_def *c, struct sh_args *a, int argc, char **argv)
+{
+	memset(a, 0, sizeof(*a));
+	for (int i = 0; i < argc; i++)
+		if (parse_one(c, a, argc, argv, &i))
+			return KHYVESH_FAIL;
+	for (const struct opt_def *o = c->opts; o->name; o++)
+		if (o->required && !sh_flag(a, o->name))
+			return sh_error("command '%s' requires <%s> option", c->name, o->name);
+	return 0;
+}
+
+static void usage_of(const struct cmd_def *c)
+{
+	printf("  NAME\n    %s - %s\n\n  SYNOPSIS\n    %s", c->name, c->help, c->name);
+	for (const struct opt_def *o = c->opts; o->name; o++)
+		printf(o->required ? " <%s>" : o->kind == O_FLAG ? " [--%s]" : " [--%s <string>]",
+		       o->name);
+	printf("\n");
+	if (c->opts[0].name) {
+		printf("\n  OPTIONS\n");
+		for (const struct opt_def *o = c->opts; o->name; o++)
+			printf("    --%-20s %s\n", o->name, o->help);
+	}
+}
+
+static int cmd_help(struct sh_ctx *sh, const struct sh_args *a)
+{
+	const char *name = sh_opt(a, "command"), *group = NULL;
+	const struct cmd_def *c;
+
+	(void)sh;
+	if (name && (c = find_cmd(name))) {
+		usage_of(c);
+		return KHYVESH_OK;
+	}
+	for (size_t i = 0; name && i <= NCOMMANDS; i++)
+		if (i == NCOMMANDS)
+			return sh_error("command or command group '%s' doesn't exist", name);
+		else if (!strcmp(commands[i].keyword, name))
+			break;
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		if (name && strcmp(commands[i].keyword, name))
+			continue;
+		if (!group || strcmp(group, commands[i].group))
+			printf("%s %s (help keyword '%s'):\n", i ? "\n" : "", commands[i].group,
+			       commands[i].keyword);
+		group = commands[i].group;
+		printf("    %-20s %s\n", commands[i].name, commands[i].help);
+	}
+	return KHYVESH_OK;
+}
+
+static void usage(FILE *f)
+{
+	fputs("Usage: khyvesh [-c URI] [-h] [-v] COMMAND [ARG]...\n"
+	      "  -c, --connect=URI   khyve:///system (root) or khyve:///session\n"
+	      "  -h, --help          this help\n"
+	      "  -v, --version       the version\n"
+	      "Commands: khyvesh help; one command: khyvesh help COMMAND\n", f);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct sh_ctx sh = { 0 };
+	const struct cmd_def *c;
+	struct sh_args a;
+	int o, rc;
+
+	/* "+": options after the command belong to the command. */
+	while ((o = getopt_long(argc, argv, "+c:hv", longopts, NULL)) != -1) {
+		switch (o) {
+		case 'c': sh.uri = optarg; break;
+		case 'h': usage(stdout); return KHYVESH_OK;
+		case 'v': printf("%d.%d.%d\n", KHV_VERSION_MAJOR, KHV_VERSION_MINOR,
+				 KHV_VERSION_MICRO); return KHYVESH_OK;
+		default: usage(stderr); return KHYVESH_FAIL;
+		}
+	}
+	/* virsh would start its interactive shell; khyvesh has none yet. */
+	if (optind >= argc)
+		return sh_error("no command given (khyvesh help lists them; there is no "
+				"interactive shell yet)");
+	if (!(c = find_cmd(argv[optind])))
+		return sh_error("unknown command: '%s'", argv[optind]);
+	if (parse_args(c, &a, argc - optind - 1, argv + optind + 1))
+		return KHYVESH_FAIL;
+	rc = c->fn(&sh, &a);
+	khv_conn_close(sh.conn);
+	if (fflush(stdout) != 0)
+		return sh_error("writing the output: %s", strerror(errno));
+	return rc;
+}
