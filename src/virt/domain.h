@@ -128,5 +128,7 @@ void khv_domain_free(struct khv_domain *d);
 /* strdup that records ENOMEM: returns 0 or -ENOMEM; *dst gets the copy
  * (an earlier value is freed). */
 int khv_strset(char **dst, const char *src);
+/* The 36-character text form of a UUID, lower case. */
+void khv_uuid_format(const uint8_t uuid[16], char out[37]);
 
 #endif
