@@ -1,7 +1,8 @@
 /* libvirt's "bhyve-argv" native format <-> struct khv_domain (native.h).
  *
  * Reading follows libvirt's bhyve_parse_command.c: a backslash before a
- * newline (or CR LF) joins lines; each remaining line is one command; the
+ * newline (or CR LF) joins lines (not inside '...', as in sh, so that any
+ * value survives khv_argv_to_text's quoting); each line is a command; the
  * one whose argv[0] is bhyve or khyve (any directory) is the VM, another
  * one is a loader, which must be a plain "bhyveload -m SIZE -d DISK NAME"
  * because khyve boots kernels directly.  Words are split as a POSIX shell
