@@ -67,6 +67,7 @@ enum khv_chr_type {
 	KHV_CHR_TCP,			/* type='tcp' <source mode='bind' host service> */
 	KHV_CHR_NMDM,			/* type='nmdm' (bhyve); from-native only */
 	KHV_CHR_STDIO,			/* khyve's -l comN,stdio; no XML form */
+	KHV_CHR_DEV,			/* type='dev' <source path>: a host tty */
 };
 
 /* <serial> (and the <console> that mirrors serial 0) */
