@@ -28,7 +28,8 @@ struct khv_pci_addr {
 };
 
 enum khv_lifecycle {
-	KHV_LIFE_DESTROY,		/* libvirt's default for every event */
+	KHV_LIFE_DESTROY,		/* bhyve-argv's default for every event;
+					 * in XML, on_reboot defaults to restart */
 	KHV_LIFE_RESTART,
 	KHV_LIFE_PRESERVE,
 	KHV_LIFE_RENAME_RESTART,
@@ -121,8 +122,11 @@ struct khv_domain {
 	struct khv_pci_addr channel_addr;
 };
 
-/* A zeroed definition with libvirt's defaults (every address unset,
- * on_* destroy, localtime clock).  NULL on ENOMEM. */
+/* A zeroed definition with the defaults of libvirt's bhyve-argv
+ * conversion (every address unset, on_* destroy, localtime clock).  A
+ * domain XML that leaves them out means libvirt's XML defaults instead
+ * (on_reboot restart, clock utc), which the XML parser sets itself.
+ * NULL on ENOMEM. */
 struct khv_domain *khv_domain_new(void);
 void khv_domain_free(struct khv_domain *d);
 
