@@ -1,5 +1,6 @@
 /* khyvesh's parts: main.c (global options, the command table, dispatch),
- * host.c (commands about the connection and the host). */
+ * host.c (commands about the connection and the host), domain.c (domain
+ * definitions and conversions). */
 #ifndef KHYVE_KHYVESH_H
 #define KHYVE_KHYVESH_H
 
@@ -40,5 +41,15 @@ int cmd_hostname(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_nodeinfo(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_capabilities(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_domcapabilities(struct sh_ctx *sh, const struct sh_args *a);
+
+int cmd_define(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_undefine(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_dumpxml(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domuuid(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domid(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domstate(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_list(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domxml_from_native(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domxml_to_native(struct sh_ctx *sh, const struct sh_args *a);
 
 #endif

@@ -26,6 +26,8 @@ struct opt_def {
 
 #define G_SHELL	"Virsh itself", "virsh"
 #define G_HOST	"Host and Hypervisor", "host"
+#define G_DOM	"Domain Management", "domain"
+#define G_MON	"Domain Monitoring", "monitor"
 
 struct cmd_def {
 	const char *name;
@@ -37,6 +39,33 @@ struct cmd_def {
 static int cmd_help(struct sh_ctx *sh, const struct sh_args *a);
 
 static const struct cmd_def commands[] = {
+	{ "define", cmd_define, G_DOM, "define (but don't start) a domain from an XML file",
+	  { { "file", O_POS, true, "file containing an XML domain description ('-': stdin)" } } },
+	{ "undefine", cmd_undefine, G_DOM, "undefine a domain",
+	  { { "domain", O_POS, true, "domain name" } } },
+	{ "dumpxml", cmd_dumpxml, G_DOM, "domain information in XML",
+	  { { "domain", O_POS, true, "domain name or uuid" },
+	    { "inactive", O_FLAG, false, "the persistent definition (the only one yet)" } } },
+	{ "domuuid", cmd_domuuid, G_DOM, "convert a domain name to domain UUID",
+	  { { "domain", O_POS, true, "domain name" } } },
+	{ "domid", cmd_domid, G_DOM, "convert a domain name to domain id (its khyve's pid)",
+	  { { "domain", O_POS, true, "domain name" } } },
+	{ "domxml-from-native", cmd_domxml_from_native, G_DOM,
+	  "convert native config to domain XML",
+	  { { "format", O_POS, true, "source config data format (bhyve-argv)" },
+	    { "config", O_POS, true, "config data file to import from ('-': stdin)" } } },
+	{ "domxml-to-native", cmd_domxml_to_native, G_DOM,
+	  "convert domain XML to the khyve command line",
+	  { { "format", O_POS, true, "target config data type format (bhyve-argv)" },
+	    { "domain", O_VALUE, false, "domain name or uuid" },
+	    { "xml", O_POS, false, "xml data file to export from" } } },
+	{ "domstate", cmd_domstate, G_MON, "domain state",
+	  { { "domain", O_POS, true, "domain name" } } },
+	{ "list", cmd_list, G_MON, "list domains",
+	  { { "all", O_FLAG, false, "list inactive & active domains" },
+	    { "inactive", O_FLAG, false, "list inactive domains" },
+	    { "name", O_FLAG, false, "list domain names only" },
+	    { "json", O_FLAG, false, "JSON output" } } },
 	{ "help", cmd_help, G_SHELL, "print help",
 	  { { "command", O_POS, false, "a command, or a group keyword (host)" } } },
 	{ "version", cmd_version, G_HOST, "show version",

@@ -1,0 +1,304 @@
+/* khyvesh commands on domain definitions: define, undefine, dumpxml,
+ * list, domuuid, domid, domstate, domxml-from-native, domxml-to-native. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "khyvesh/khyvesh.h"
+#include "virt/domain_xml.h"
+#include "virt/domstore.h"
+#include "virt/native.h"
+
+#define NATIVE_FORMAT	"bhyve-argv"
+
+/* A whole file (or stdin for "-") as a NUL-terminated buffer. */
+static int read_input(const char *path, size_t max, char **buf, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
+	size_t cap = 4096, n = 0;
+	char *b;
+
+	if (!f)
+		return sh_error("failed to open '%s': %s", path, strerror(errno));
+	if (!(b = malloc(cap + 1))) {
+		if (f != stdin)
+			fclose(f);
+		return sh_error("out of memory");
+	}
+	for (;;) {
+		size_t got = fread(b + n, 1, cap - n, f);
+
+		n += got;
+		if (n > max) {
+			free(b);
+			if (f != stdin)
+				fclose(f);
+			return sh_error("'%s' is larger than %zu bytes", path, max);
+		}
+		if (got == 0)
+			break;
+		if (n == cap) {
+			char *nb = realloc(b, (cap *= 2) + 1);
+
+			if (!nb) {
+				free(b);
+				if (f != stdin)
+					fclose(f);
+				return sh_error("out of memory");
+			}
+			b = nb;
+		}
+	}
+	if (ferror(f)) {
+		free(b);
+		if (f != stdin)
+			fclose(f);
+		return sh_error("failed to read '%s'", path);
+	}
+	if (f != stdin)
+		fclose(f);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+int cmd_define(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_conn *c = sh_conn(sh);
+	const char *file = sh_opt(a, "file");
+	struct khv_domain *d = NULL;
+	char err[1024] = "", *xml;
+	size_t len;
+
+	if (!c || read_input(file, KHV_XML_MAX_BYTES, &xml, &len))
+		return KHYVESH_FAIL;
+	if (khv_domain_define_xml(c, xml, len, &d, err, sizeof(err))) {
+		free(xml);
+		return sh_error("failed to define domain from %s: %s", file, err);
+	}
+	free(xml);
+	printf("Domain '%s' defined from %s\n\n", d->name, file);
+	khv_domain_free(d);
+	return KHYVESH_OK;
+}
+
+int cmd_undefine(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_conn *c = sh_conn(sh);
+	const char *name = sh_opt(a, "domain");
+	char err[1024] = "";
+
+	if (!c)
+		return KHYVESH_FAIL;
+	if (khv_domain_undefine(c, name, err, sizeof(err)))
+		return sh_error("%s", err);
+	printf("Domain '%s' has been undefined\n\n", name);
+	return KHYVESH_OK;
+}
+
+static struct khv_domain *lookup(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_conn *c = sh_conn(sh);
+	struct khv_domain *d = NULL;
+	char err[1024] = "";
+
+	if (!c)
+		return NULL;
+	if (khv_domain_lookup(c, sh_opt(a, "domain"), &d, err, sizeof(err))) {
+		sh_error("%s", err);
+		return NULL;
+	}
+	return d;
+}
+
+int cmd_dumpxml(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_domain *d = lookup(sh, a);
+	char *xml = NULL;
+
+	if (!d)
+		return KHYVESH_FAIL;
+	if (khv_domain_format_xml(d, &xml)) {
+		khv_domain_free(d);
+		return sh_error("out of memory");
+	}
+	fputs(xml, stdout);
+	free(xml);
+	khv_domain_free(d);
+	return KHYVESH_OK;
+}
+
+int cmd_domuuid(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_domain *d = lookup(sh, a);
+	char u[37];
+
+	if (!d)
+		return KHYVESH_FAIL;
+	khv_uuid_format(d->uuid, u);
+	printf("%s\n\n", u);
+	khv_domain_free(d);
+	return KHYVESH_OK;
+}
+
+/* The list entry of name: 0, or KHYVESH_FAIL after the error. */
+static int entry_of(struct sh_ctx *sh, const char *name, struct khv_dom_entry *out)
+{
+	struct khv_conn *c = sh_conn(sh);
+	struct khv_dom_entry *v = NULL;
+	char err[1024] = "";
+	int n;
+
+	if (!c)
+		return KHYVESH_FAIL;
+	if ((n = khv_domain_list(c, &v, err, sizeof(err))) < 0)
+		return sh_error("%s", err);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name)) {
+			*out = v[i];
+			free(v);
+			return 0;
+		}
+	free(v);
+	return sh_error("failed to get domain '%s'", name);
+}
+
+int cmd_domstate(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_dom_entry e;
+
+	if (entry_of(sh, sh_opt(a, "domain"), &e))
+		return KHYVESH_FAIL;
+	printf("%s\n\n", e.active ? "running" : "shut off");
+	return KHYVESH_OK;
+}
+
+int cmd_domid(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_dom_entry e;
+
+	if (entry_of(sh, sh_opt(a, "domain"), &e))
+		return KHYVESH_FAIL;
+	if (e.active)
+		printf("%d\n\n", (int)e.pid);
+	else
+		printf("-\n\n");
+	return KHYVESH_OK;
+}
+
+static bool listed(const struct khv_dom_entry *e, bool all, bool inactive)
+{
+	return all || (inactive ? !e->active : e->active);
+}
+
+int cmd_list(struct sh_ctx *sh, const struct sh_args *a)
+{
+	struct khv_conn *c = sh_conn(sh);
+	bool all = sh_flag(a, "all"), inactive = sh_flag(a, "inactive"), json = sh_flag(a, "json");
+	bool names_only = sh_flag(a, "name");
+	struct khv_dom_entry *v = NULL;
+	char err[1024] = "";
+	int n;
+
+	if (!c)
+		return KHYVESH_FAIL;
+	if ((n = khv_domain_list(c, &v, err, sizeof(err))) < 0)
+		return sh_error("%s", err);
+	if (json)
+		printf("[");
+	else if (!names_only)
+		printf(" %-5s%-31s%s\n%s\n", "Id", "Name", "State",
+		       "-----------------------------------------------");
+	for (int i = 0, k = 0; i < n; i++) {
+		char id[16];
+
+		if (!listed(&v[i], all, inactive))
+			continue;
+		snprintf(id, sizeof(id), v[i].active ? "%d" : "-", (int)v[i].pid);
+		if (json)
+			printf("%s{\"id\": %s, \"name\": \"%s\", \"state\": \"%s\", \"persistent\": %s}",
+			       k++ ? ", " : "", v[i].active ? id : "null", v[i].name,
+			       v[i].active ? "running" : "shut off", v[i].persistent ? "true" : "false");
+		else if (names_only)
+			printf("%s\n", v[i].name);
+		else
+			printf(" %-5s%-31s%s\n", id, v[i].name, v[i].active ? "running" : "shut off");
+	}
+	printf(json ? "]\n" : "\n");
+	free(v);
+	return KHYVESH_OK;
+}
+
+int cmd_domxml_from_native(struct sh_ctx *sh, const struct sh_args *a)
+{
+	const char *format = sh_opt(a, "format"), *file = sh_opt(a, "config");
+	struct khv_domain *d = NULL;
+	char err[1024] = "", *text, *xml = NULL;
+	size_t len;
+	int rc;
+
+	(void)sh;
+	if (strcmp(format, NATIVE_FORMAT))
+		return sh_error("unsupported config type %s (khyve reads %s)", format, NATIVE_FORMAT);
+	if (read_input(file, KHV_NATIVE_MAX_BYTES, &text, &len))
+		return KHYVESH_FAIL;
+	rc = khv_domain_from_native(text, len, &d, err, sizeof(err));
+	free(text);
+	if (rc)
+		return sh_error("%s", err);
+	rc = khv_domain_format_xml(d, &xml);
+	khv_domain_free(d);
+	if (rc)
+		return sh_error("out of memory");
+	fputs(xml, stdout);
+	free(xml);
+	return KHYVESH_OK;
+}
+
+/* The definition domxml-to-native converts: --xml FILE or --domain. */
+static struct khv_domain *to_native_def(struct sh_ctx *sh, const struct sh_args *a)
+{
+	const char *file = sh_opt(a, "xml");
+	struct khv_domain *d = NULL;
+	char err[1024] = "", *xml;
+	size_t len;
+
+	if (sh_opt(a, "domain"))
+		return lookup(sh, a);
+	if (!file) {
+		sh_error("command 'domxml-to-native' needs --xml FILE or --domain NAME");
+		return NULL;
+	}
+	if (read_input(file, KHV_XML_MAX_BYTES, &xml, &len))
+		return NULL;
+	if (khv_domain_parse_xml(xml, len, &d, err, sizeof(err)))
+		sh_error("%s: %s", file, err);
+	free(xml);
+	return d;
+}
+
+int cmd_domxml_to_native(struct sh_ctx *sh, const struct sh_args *a)
+{
+	const char *format = sh_opt(a, "format");
+	struct khv_domain *d;
+	char err[1024] = "", **argv = NULL, *text;
+	int rc;
+
+	if (strcmp(format, NATIVE_FORMAT))
+		return sh_error("unsupported config type %s (khyve writes %s)", format, NATIVE_FORMAT);
+	if (!(d = to_native_def(sh, a)))
+		return KHYVESH_FAIL;
+	rc = khv_domain_to_argv(d, "khyve", &argv, err, sizeof(err));
+	khv_domain_free(d);
+	if (rc)
+		return sh_error("%s", err);
+	text = khv_argv_to_text(argv);
+	khv_argv_free(argv);
+	if (!text)
+		return sh_error("out of memory");
+	printf("%s\n", text);
+	free(text);
+	return KHYVESH_OK;
+}

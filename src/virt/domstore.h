@@ -1,0 +1,47 @@
+/* Persistent domain definitions of a connection (virDomainDefineXML,
+ * Undefine, LookupByName/UUID, ListAllDomains): one file
+ * <config_dir>/domains/<name>.xml each, written whole under a temporary
+ * name and renamed into place, with <config_dir>/domains/.lock flock()ed
+ * around every change so several khyvesh at once never interleave.
+ * Whether a domain runs comes from khyve's registry in the run
+ * directory (src/vmmctl), which also holds transient domains. */
+#ifndef KHYVE_VIRT_DOMSTORE_H
+#define KHYVE_VIRT_DOMSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "virt/conn.h"
+#include "virt/domain.h"
+
+/* Validates xml, gives it a UUID when it has none (the one already
+ * defined under its name, else a random one), refuses a name or UUID
+ * that another domain holds, and stores it formatted.  0 with *out the
+ * stored definition (may be NULL to skip), or negative errno, err set. */
+int khv_domain_define_xml(struct khv_conn *c, const char *xml, size_t len,
+			  struct khv_domain **out, char *err, size_t errlen);
+/* Removes name's definition: 0, -ENOENT ("domain not found"), err set. */
+int khv_domain_undefine(struct khv_conn *c, const char *name, char *err, size_t errlen);
+/* The stored definition of name (or of a UUID string): 0 or -ENOENT. */
+int khv_domain_lookup(struct khv_conn *c, const char *name_or_uuid, struct khv_domain **out,
+		      char *err, size_t errlen);
+
+enum khv_dom_state {
+	KHV_STATE_SHUTOFF,		/* defined, no process */
+	KHV_STATE_RUNNING,
+	KHV_STATE_PAUSED,
+};
+
+struct khv_dom_entry {
+	char name[KHV_NAME_MAX];
+	bool persistent;		/* has a definition */
+	bool active;			/* khyve's registry holds it, alive */
+	pid_t pid;			/* the holder, when active */
+};
+
+/* Every domain, defined or running, sorted by name: the count, or a
+ * negative errno; *out malloc'd. */
+int khv_domain_list(struct khv_conn *c, struct khv_dom_entry **out, char *err, size_t errlen);
+
+#endif
