@@ -13,7 +13,7 @@ if ! command -v "$cc" >/dev/null; then
 fi
 mkdir -p "$out"
 # tests/unit/vdriver.c: the fake virtio driver, for device targets.
-srcs=$(find src -name '*.c' ! -path 'src/khyve/*' ! -path 'src/khyvectl/*' | sort)
+srcs=$(find src -name '*.c' ! -path 'src/khyve/*' ! -path 'src/khyvectl/*' ! -path 'src/khyvesh/*' | sort)
 flags="-std=c17 -D_GNU_SOURCE -Isrc $(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//'))
