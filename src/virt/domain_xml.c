@@ -144,10 +144,13 @@ static const char *attr(const xmlNode *n, const char *name)
 
 static int check_attrs(struct pctx *p, const xmlNode *n, const char *const *allowed)
 {
+	bool root = !n->parent || n->parent->type != XML_ELEMENT_NODE;
+
 	for (const xmlAttr *a = n->properties; a; a = a->next) {
 		if (a->ns || !in_list((const char *)a->name, allowed))
-			return fail(p, "unsupported attribute '%s%s%s' of <%s> in <%s>", nsp(a->ns),
-				    nsc(a->ns), (const char *)a->name, ename(n), pname(n));
+			return fail(p, "unsupported attribute '%s%s%s' of <%s>%s%s%s", nsp(a->ns),
+				    nsc(a->ns), (const char *)a->name, ename(n),
+				    root ? "" : " in <", root ? "" : pname(n), root ? "" : ">");
 		if (a->children && (a->children->next || a->children->type != XML_TEXT_NODE))
 			return fail(p, "attribute '%s' of <%s> is not plain text",
 				    (const char *)a->name, ename(n));
@@ -282,6 +285,9 @@ static int attr_num(struct pctx *p, const xmlNode *n, const char *name, uint64_t
 
 	if (!s)
 		return 0;
+	if ((!to_u64(s, 10, &x) || x < min || x > max) && min == max)
+		return fail(p, "invalid %s='%s' in <%s> (khyve has only %" PRIu64 ")", name, s,
+			    ename(n), min);
 	if (!to_u64(s, 10, &x) || x < min || x > max)
 		return fail(p, "invalid %s='%s' in <%s> (%" PRIu64 " to %" PRIu64 ")", name, s,
 			    ename(n), min, max);
@@ -1134,9 +1140,11 @@ static int channel_target(struct pctx *p, xmlNode *n, void *obj)
 	if (!type || strcmp(type, "virtio"))
 		return fail(p, "channel target type '%s' (khyve's channels are virtio-console ports)",
 			    type ? type : "");
-	if (!name || !port_name(name))
+	if (!name)
+		return fail(p, "<channel> needs <target type='virtio' name=>");
+	if (!port_name(name))
 		return fail(p, "invalid channel target name '%s' (1 to 127 of A-Z a-z 0-9 . _ -)",
-			    name ? name : "");
+			    name);
 	for (unsigned i = 0; i < p->d->nchannels; i++)
 		if (!strcmp(p->d->channels[i].name, name))
 			return fail(p, "two channels named '%s'", name);
@@ -1156,7 +1164,8 @@ static int channel_address(struct pctx *p, xmlNode *n, void *obj)
 	if (!type || strcmp(type, "virtio-serial"))
 		return fail(p, "address type '%s' of <channel> (khyve's channels are virtio-serial ports)",
 			    type ? type : "");
-	if ((rc = attr_num(p, n, "controller", 0, 0, &controller)) ||
+	if ((rc = ATTRS(p, n, "type", "controller", "bus", "port")) ||
+	    (rc = attr_num(p, n, "controller", 0, 0, &controller)) ||
 	    (rc = attr_num(p, n, "bus", 0, 0, &bus)) ||
 	    (rc = attr_num(p, n, "port", 0, UINT32_MAX, &port)))
 		return rc;
@@ -1166,7 +1175,7 @@ static int channel_address(struct pctx *p, xmlNode *n, void *obj)
 static const struct handler channel_children[] = {
 	{ "source", channel_source, A("mode", "path"), false },
 	{ "target", channel_target, A("type", "name"), false },
-	{ "address", channel_address, A("type", "controller", "bus", "port"), false },
+	{ "address", channel_address, NULL, false },
 };
 
 static int do_channel(struct pctx *p, xmlNode *n, void *obj)
