@@ -426,8 +426,9 @@ static int unit_scale(const char *u, uint64_t *scale)
 	return 0;
 }
 
-/* <memory> and <currentMemory>: bytes up to INT64_MAX (libvirt's bound),
- * rounded up to KiB as libvirt does. */
+/* <memory> and <currentMemory>: rounded up to KiB as libvirt does, and
+ * then at most INT64_MAX bytes (libvirt's bound), so that the KiB value
+ * written back reads again. */
 static int do_memory(struct pctx *p, xmlNode *n, void *obj)
 {
 	bool cur = !strcmp(ename(n), "currentMemory");
@@ -443,7 +444,7 @@ static int do_memory(struct pctx *p, xmlNode *n, void *obj)
 	if (unit_scale(unit, &scale))
 		return fail(p, "unknown unit '%s' of <%s> (b, KB, k, KiB, MB, M, MiB, GB, G, GiB, TB, T, TiB...)",
 			    unit, ename(n));
-	if (v > INT64_MAX / scale)
+	if (v > INT64_MAX / scale || (v * scale + 1023) / 1024 > INT64_MAX / 1024)
 		return fail(p, "<%s> %s %s is too large", ename(n), t, unit ? unit : "KiB");
 	v = (v * scale + 1023) / 1024;
 	if (!v)

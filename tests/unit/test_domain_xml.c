@@ -300,6 +300,7 @@ static void test_memory_units(void **state)
 		{ "1", "mib", 1024 },		{ "1", "gb", 976563 },
 		{ "1", "PiB", 1ull << 40 },	{ " 64 ", "MiB", 65536 },
 		{ "9007199254740991", "KiB", 9007199254740991ull },
+		{ "9223372036854774784", "b", 9007199254740991ull },
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -532,6 +533,11 @@ static void test_refused_documents(void **state)
 		  "invalid <memory> '1.5' (a number; unit= gives its unit)" },
 		{ "<domain type='kvm'><memory>0</memory></domain>", "<memory> must be more than 0" },
 		{ "<domain type='kvm'><memory unit='EiB'>8</memory></domain>", "<memory> 8 EiB is too large" },
+		/* would round up to 2^53 KiB, which does not read back */
+		{ "<domain type='kvm'><memory unit='b'>9223372036854775807</memory></domain>",
+		  "<memory> 9223372036854775807 b is too large" },
+		{ "<domain type='kvm'><memory>9007199254740992</memory></domain>",
+		  "<memory> 9007199254740992 KiB is too large" },
 		{ "<domain type='kvm'><memory>99999999999999999999</memory></domain>",
 		  "invalid <memory> '99999999999999999999' (a number; unit= gives its unit)" },
 		{ "<domain type='kvm'><memory dumpCore='on'>1</memory></domain>",
