@@ -464,7 +464,7 @@ static int do_vcpu(struct pctx *p, xmlNode *n, void *obj)
 	char *t;
 
 	if (placement && strcmp(placement, "static"))
-		return fail(p, "vcpu placement '%s' (khyve places vCPUs statically)", placement);
+		return fail(p, "unsupported vcpu placement '%s' (khyve places vCPUs statically)", placement);
 	if (!(t = text_of(p, n)))
 		return p->rc;
 	t = trim(t);
@@ -511,7 +511,7 @@ static int do_cpu(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (mode)
-		return fail(p, "cpu mode '%s' (khyve's guest CPU is the host's; only <topology> can be set)",
+		return fail(p, "unsupported cpu mode '%s' (khyve's guest CPU is the host's; only <topology> can be set)",
 			    mode);
 	if ((rc = check_attrs(p, n, A0)))
 		return rc;
@@ -526,14 +526,14 @@ static int do_ostype(struct pctx *p, xmlNode *n, void *obj)
 	char *t;
 
 	if (arch && strcmp(arch, "x86_64"))
-		return fail(p, "os arch '%s' (khyve runs x86_64 guests)", arch);
+		return fail(p, "unsupported os arch '%s' (khyve runs x86_64 guests)", arch);
 	if (machine)
-		return fail(p, "os machine '%s' (khyve has one machine type: leave machine= out)",
+		return fail(p, "unsupported os machine '%s' (khyve has one machine type: leave machine= out)",
 			    machine);
 	if (!(t = text_of(p, n)))
 		return p->rc;
 	if (strcmp(t, "hvm"))
-		return fail(p, "os type '%s' (khyve runs hvm guests)", t);
+		return fail(p, "unsupported os type '%s' (khyve runs hvm guests)", t);
 	*(bool *)obj = true;
 	return 0;
 }
@@ -582,7 +582,7 @@ static int do_clock(struct pctx *p, xmlNode *n, void *obj)
 	else if (!strcmp(offset, "localtime"))
 		p->d->clock = KHV_CLOCK_LOCALTIME;
 	else
-		return fail(p, "clock offset '%s' (khyve has utc and localtime)", offset);
+		return fail(p, "unsupported clock offset '%s' (khyve has utc and localtime)", offset);
 	return NO_CHILDREN(p, n);
 }
 
@@ -623,7 +623,7 @@ static int pci_addr(struct pctx *p, xmlNode *n, struct khv_pci_addr *a)
 	int rc;
 
 	if (!type || strcmp(type, "pci"))
-		return fail(p, "address type '%s' of <%s> (khyve's devices are on PCI)",
+		return fail(p, "unsupported address type '%s' of <%s> (khyve's devices are on PCI)",
 			    type ? type : "", pname(n));
 	if ((rc = ATTRS(p, n, "type", "domain", "bus", "slot", "function", "multifunction")))
 		return rc;
@@ -665,7 +665,7 @@ static int disk_driver(struct pctx *p, xmlNode *n, void *obj)
 	/* name= is the hypervisor's backend (qemu's "qemu", bhyve's "file");
 	 * khyve has one. */
 	if (type && strcmp(type, "raw"))
-		return fail(p, "disk format '%s' (khyve has raw images)", type);
+		return fail(p, "unsupported disk format '%s' (khyve has raw images)", type);
 	return NO_CHILDREN(p, n);
 }
 
@@ -697,7 +697,7 @@ static int disk_target(struct pctx *p, xmlNode *n, void *obj)
 	const char *bus = attr(n, "bus"), *dev = attr(n, "dev");
 
 	if (bus && strcmp(bus, "virtio"))
-		return fail(p, "disk bus '%s' (khyve has virtio disks only)", bus);
+		return fail(p, "unsupported disk bus '%s' (khyve has virtio disks only)", bus);
 	if (!dev)
 		return fail(p, "<target> of <disk> without dev=");
 	if (!virtio_disk_name(dev))
@@ -755,9 +755,9 @@ static int do_disk(struct pctx *p, xmlNode *n, void *obj)
 	if (d->ndisks == KHV_MAX_DISKS)
 		return fail(p, "more than %d disks (KHV_MAX_DISKS)", KHV_MAX_DISKS);
 	if (type && strcmp(type, "file") && strcmp(type, "block"))
-		return fail(p, "disk type '%s' (khyve has file and block disks)", type);
+		return fail(p, "unsupported disk type '%s' (khyve has file and block disks)", type);
 	if (device && strcmp(device, "disk"))
-		return fail(p, "disk device '%s' (khyve has virtio disks only)", device);
+		return fail(p, "unsupported disk device '%s' (khyve has virtio disks only)", device);
 	k = &d->disks[d->ndisks];
 	k->block = type && !strcmp(type, "block");
 	if ((rc = CHILDREN(p, n, disk_children, k)))
@@ -845,7 +845,7 @@ static int net_model(struct pctx *p, xmlNode *n, void *obj)
 	const char *type = attr(n, "type");
 
 	if (!type || strcmp(type, "virtio"))
-		return fail(p, "interface model '%s' (khyve has virtio-net only)", type ? type : "");
+		return fail(p, "unsupported interface model '%s' (khyve has virtio-net only)", type ? type : "");
 	return NO_CHILDREN(p, n);
 }
 
@@ -870,7 +870,7 @@ static int do_interface(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || (strcmp(type, "bridge") && strcmp(type, "network")))
-		return fail(p, "interface type '%s' (khyve has bridge and network)", type ? type : "");
+		return fail(p, "unsupported interface type '%s' (khyve has bridge and network)", type ? type : "");
 	if (d->nnets == KHV_MAX_NETS)
 		return fail(p, "more than %d interfaces (KHV_MAX_NETS)", KHV_MAX_NETS);
 	k = &d->nets[d->nnets];
@@ -900,7 +900,7 @@ static int need_bind(struct pctx *p, const xmlNode *n, const char *type)
 	const char *mode = attr(n, "mode");
 
 	if (!mode || strcmp(mode, "bind"))
-		return fail(p, "%s type '%s' source mode '%s' (khyve listens: mode='bind')", pname(n),
+		return fail(p, "unsupported %s type '%s' source mode '%s' (khyve listens: mode='bind')", pname(n),
 			    type, mode ? mode : "connect");
 	return 0;
 }
@@ -967,7 +967,7 @@ static int chr_protocol(struct pctx *p, xmlNode *n, void *obj)
 	if (((struct chr_ctx *)obj)->s->type != KHV_CHR_TCP)
 		return refuse(p, n);
 	if (type && strcmp(type, "raw"))
-		return fail(p, "%s tcp protocol '%s' (khyve's tcp ports are raw)", pname(n), type);
+		return fail(p, "unsupported %s tcp protocol '%s' (khyve's tcp ports are raw)", pname(n), type);
 	return NO_CHILDREN(p, n);
 }
 
@@ -976,7 +976,7 @@ static int serial_model(struct pctx *p, xmlNode *n, void *obj)
 	const char *name = attr(n, "name");
 
 	if (!name || strcmp(name, "isa-serial"))
-		return fail(p, "serial target model '%s' (khyve's serial ports are isa-serial)",
+		return fail(p, "unsupported serial target model '%s' (khyve's serial ports are isa-serial)",
 			    name ? name : "");
 	return NO_CHILDREN(p, n);
 }
@@ -992,7 +992,7 @@ static int chr_target(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (type && strcmp(type, want))
-		return fail(p, "%s target type '%s' (%s)", pname(n), type,
+		return fail(p, "unsupported %s target type '%s' (%s)", pname(n), type,
 			    c->console ? "khyve's console is serial port 0; use a <channel> for virtio"
 				       : "khyve's serial ports are isa-serial");
 	c->has_port = attr(n, "port") != NULL;
@@ -1018,7 +1018,7 @@ static int parse_chr(struct pctx *p, xmlNode *n, struct chr_ctx *c)
 	int rc;
 
 	if (t < 0 || t > KHV_CHR_TCP)
-		return fail(p, "%s type '%s' (%skhyve has pty, file, unix and tcp)", ename(n), type,
+		return fail(p, "unsupported %s type '%s' (%skhyve has pty, file, unix and tcp)", ename(n), type,
 			    t == KHV_CHR_NMDM ? "bhyve's null-modem device; " : "");
 	c->s->type = t;
 	if ((rc = CHILDREN(p, n, chr_children, c)))
@@ -1139,7 +1139,7 @@ static int channel_target(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || strcmp(type, "virtio"))
-		return fail(p, "channel target type '%s' (khyve's channels are virtio-console ports)",
+		return fail(p, "unsupported channel target type '%s' (khyve's channels are virtio-console ports)",
 			    type ? type : "");
 	if (!name)
 		return fail(p, "<channel> needs <target type='virtio' name=>");
@@ -1163,7 +1163,7 @@ static int channel_address(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || strcmp(type, "virtio-serial"))
-		return fail(p, "address type '%s' of <channel> (khyve's channels are virtio-serial ports)",
+		return fail(p, "unsupported address type '%s' of <channel> (khyve's channels are virtio-serial ports)",
 			    type ? type : "");
 	if ((rc = ATTRS(p, n, "type", "controller", "bus", "port")) ||
 	    (rc = attr_num(p, n, "controller", 0, 0, &controller)) ||
@@ -1187,7 +1187,7 @@ static int do_channel(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || strcmp(type, "unix"))
-		return fail(p, "channel type '%s' (khyve's channels are unix sockets)",
+		return fail(p, "unsupported channel type '%s' (khyve's channels are unix sockets)",
 			    type ? type : "pty");
 	if (d->nchannels == KHV_MAX_CHANNELS)
 		return fail(p, "more than %d channels (KHV_MAX_CHANNELS)", KHV_MAX_CHANNELS);
@@ -1210,12 +1210,12 @@ static int rng_backend(struct pctx *p, xmlNode *n, void *obj)
 	char *t;
 
 	if (!model || strcmp(model, "random"))
-		return fail(p, "rng backend model '%s' (khyve's virtio-rnd reads getrandom())",
+		return fail(p, "unsupported rng backend model '%s' (khyve's virtio-rnd reads getrandom())",
 			    model ? model : "");
 	if (!(t = text_of(p, n)))
 		return p->rc;
 	if (*t && strcmp(t, "/dev/random") && strcmp(t, "/dev/urandom"))
-		return fail(p, "rng backend '%s' (khyve reads getrandom(): /dev/random or /dev/urandom)",
+		return fail(p, "unsupported rng backend '%s' (khyve reads getrandom(): /dev/random or /dev/urandom)",
 			    t);
 	*(bool *)obj = true;
 	return 0;
@@ -1238,7 +1238,7 @@ static int do_rng(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!model || strcmp(model, "virtio"))
-		return fail(p, "rng model '%s' (khyve has virtio)", model ? model : "");
+		return fail(p, "unsupported rng model '%s' (khyve has virtio)", model ? model : "");
 	if (p->d->rng)
 		return fail(p, "more than one <rng> (khyve has one virtio-rnd)");
 	if ((rc = CHILDREN(p, n, rng_children, &backend)))
@@ -1282,9 +1282,9 @@ static int do_filesystem(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (type && strcmp(type, "mount"))
-		return fail(p, "filesystem type '%s' (khyve has type='mount')", type);
+		return fail(p, "unsupported filesystem type '%s' (khyve has type='mount')", type);
 	if (mode && strcmp(mode, "passthrough"))
-		return fail(p, "filesystem accessmode '%s' (khyve has passthrough)", mode);
+		return fail(p, "unsupported filesystem accessmode '%s' (khyve has passthrough)", mode);
 	if (d->nfilesystems == KHV_MAX_FILESYSTEMS)
 		return fail(p, "more than %d filesystems (KHV_MAX_FILESYSTEMS)", KHV_MAX_FILESYSTEMS);
 	f = &d->filesystems[d->nfilesystems];
@@ -1321,7 +1321,7 @@ static int controller_kind(struct pctx *p, xmlNode *n, const char *type, const c
 	bool *once = !strcmp(type, "isa") ? &p->have_isa : &p->have_vserial;
 
 	if (model)
-		return fail(p, "controller type '%s' model '%s' (leave model= out)", type, model);
+		return fail(p, "unsupported controller type '%s' model '%s' (leave model= out)", type, model);
 	if (*once)
 		return fail(p, "more than one <controller type='%s'>%s", type,
 			    once == &p->have_vserial ? " (khyve's channels share one virtio-console)" : "");
@@ -1343,13 +1343,13 @@ static int do_controller(struct pctx *p, xmlNode *n, void *obj)
 		return rc;
 	if (!strcmp(type, "pci")) {
 		if (!model || strcmp(model, "pci-root"))
-			return fail(p, "controller model '%s' (khyve's PCI bus is a pci-root)",
+			return fail(p, "unsupported controller model '%s' (khyve's PCI bus is a pci-root)",
 				    model ? model : "");
 		return NO_CHILDREN(p, n);
 	}
 	if (!strcmp(type, "usb")) {
 		if (!model || strcmp(model, "none"))
-			return fail(p, "controller type 'usb' model '%s' (khyve has no USB: model='none')",
+			return fail(p, "unsupported controller type 'usb' model '%s' (khyve has no USB: model='none')",
 				    model ? model : "");
 		return NO_CHILDREN(p, n);
 	}
@@ -1357,8 +1357,8 @@ static int do_controller(struct pctx *p, xmlNode *n, void *obj)
 		return controller_kind(p, n, type, model);
 	if (!strcmp(type, "sata") || !strcmp(type, "scsi") || !strcmp(type, "ide") ||
 	    !strcmp(type, "fdc"))
-		return fail(p, "controller type '%s' (khyve has virtio disks only)", type);
-	return fail(p, "controller type '%s' (khyve has pci, isa and virtio-serial)", type);
+		return fail(p, "unsupported controller type '%s' (khyve has virtio disks only)", type);
+	return fail(p, "unsupported controller type '%s' (khyve has pci, isa and virtio-serial)", type);
 }
 
 static int do_memballoon(struct pctx *p, xmlNode *n, void *obj)
@@ -1366,7 +1366,7 @@ static int do_memballoon(struct pctx *p, xmlNode *n, void *obj)
 	const char *model = attr(n, "model");
 
 	if (!model || strcmp(model, "none"))
-		return fail(p, "memballoon model '%s' (khyve has no balloon: model='none')",
+		return fail(p, "unsupported memballoon model '%s' (khyve has no balloon: model='none')",
 			    model ? model : "");
 	return NO_CHILDREN(p, n);
 }
@@ -1472,7 +1472,7 @@ static int do_root(struct pctx *p, xmlNode *root)
 		return rc;
 	type = attr(root, "type");
 	if (!type || (strcmp(type, "kvm") && strcmp(type, "bhyve")))
-		return fail(p, "domain type '%s' (khyve takes 'kvm', or 'bhyve' for libvirt's bhyve driver)",
+		return fail(p, "unsupported domain type '%s' (khyve takes 'kvm', or 'bhyve' for libvirt's bhyve driver)",
 			    type ? type : "");
 	if ((rc = CHILDREN(p, root, domain_children, NULL)))
 		return rc;
