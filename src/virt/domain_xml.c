@@ -144,10 +144,13 @@ static const char *attr(const xmlNode *n, const char *name)
 
 static int check_attrs(struct pctx *p, const xmlNode *n, const char *const *allowed)
 {
+	bool root = !n->parent || n->parent->type != XML_ELEMENT_NODE;
+
 	for (const xmlAttr *a = n->properties; a; a = a->next) {
 		if (a->ns || !in_list((const char *)a->name, allowed))
-			return fail(p, "unsupported attribute '%s%s%s' of <%s> in <%s>", nsp(a->ns),
-				    nsc(a->ns), (const char *)a->name, ename(n), pname(n));
+			return fail(p, "unsupported attribute '%s%s%s' of <%s>%s%s%s", nsp(a->ns),
+				    nsc(a->ns), (const char *)a->name, ename(n),
+				    root ? "" : " in <", root ? "" : pname(n), root ? "" : ">");
 		if (a->children && (a->children->next || a->children->type != XML_TEXT_NODE))
 			return fail(p, "attribute '%s' of <%s> is not plain text",
 				    (const char *)a->name, ename(n));
@@ -282,6 +285,9 @@ static int attr_num(struct pctx *p, const xmlNode *n, const char *name, uint64_t
 
 	if (!s)
 		return 0;
+	if ((!to_u64(s, 10, &x) || x < min || x > max) && min == max)
+		return fail(p, "invalid %s='%s' in <%s> (khyve has only %" PRIu64 ")", name, s,
+			    ename(n), min);
 	if (!to_u64(s, 10, &x) || x < min || x > max)
 		return fail(p, "invalid %s='%s' in <%s> (%" PRIu64 " to %" PRIu64 ")", name, s,
 			    ename(n), min, max);
@@ -420,8 +426,9 @@ static int unit_scale(const char *u, uint64_t *scale)
 	return 0;
 }
 
-/* <memory> and <currentMemory>: bytes up to INT64_MAX (libvirt's bound),
- * rounded up to KiB as libvirt does. */
+/* <memory> and <currentMemory>: rounded up to KiB as libvirt does, and
+ * then at most INT64_MAX bytes (libvirt's bound), so that the KiB value
+ * written back reads again. */
 static int do_memory(struct pctx *p, xmlNode *n, void *obj)
 {
 	bool cur = !strcmp(ename(n), "currentMemory");
@@ -437,7 +444,7 @@ static int do_memory(struct pctx *p, xmlNode *n, void *obj)
 	if (unit_scale(unit, &scale))
 		return fail(p, "unknown unit '%s' of <%s> (b, KB, k, KiB, MB, M, MiB, GB, G, GiB, TB, T, TiB...)",
 			    unit, ename(n));
-	if (v > INT64_MAX / scale)
+	if (v > INT64_MAX / scale || (v * scale + 1023) / 1024 > INT64_MAX / 1024)
 		return fail(p, "<%s> %s %s is too large", ename(n), t, unit ? unit : "KiB");
 	v = (v * scale + 1023) / 1024;
 	if (!v)
@@ -457,7 +464,7 @@ static int do_vcpu(struct pctx *p, xmlNode *n, void *obj)
 	char *t;
 
 	if (placement && strcmp(placement, "static"))
-		return fail(p, "vcpu placement '%s' (khyve places vCPUs statically)", placement);
+		return fail(p, "unsupported vcpu placement '%s' (khyve places vCPUs statically)", placement);
 	if (!(t = text_of(p, n)))
 		return p->rc;
 	t = trim(t);
@@ -504,7 +511,7 @@ static int do_cpu(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (mode)
-		return fail(p, "cpu mode '%s' (khyve's guest CPU is the host's; only <topology> can be set)",
+		return fail(p, "unsupported cpu mode '%s' (khyve's guest CPU is the host's; only <topology> can be set)",
 			    mode);
 	if ((rc = check_attrs(p, n, A0)))
 		return rc;
@@ -519,14 +526,14 @@ static int do_ostype(struct pctx *p, xmlNode *n, void *obj)
 	char *t;
 
 	if (arch && strcmp(arch, "x86_64"))
-		return fail(p, "os arch '%s' (khyve runs x86_64 guests)", arch);
+		return fail(p, "unsupported os arch '%s' (khyve runs x86_64 guests)", arch);
 	if (machine)
-		return fail(p, "os machine '%s' (khyve has one machine type: leave machine= out)",
+		return fail(p, "unsupported os machine '%s' (khyve has one machine type: leave machine= out)",
 			    machine);
 	if (!(t = text_of(p, n)))
 		return p->rc;
 	if (strcmp(t, "hvm"))
-		return fail(p, "os type '%s' (khyve runs hvm guests)", t);
+		return fail(p, "unsupported os type '%s' (khyve runs hvm guests)", t);
 	*(bool *)obj = true;
 	return 0;
 }
@@ -575,7 +582,7 @@ static int do_clock(struct pctx *p, xmlNode *n, void *obj)
 	else if (!strcmp(offset, "localtime"))
 		p->d->clock = KHV_CLOCK_LOCALTIME;
 	else
-		return fail(p, "clock offset '%s' (khyve has utc and localtime)", offset);
+		return fail(p, "unsupported clock offset '%s' (khyve has utc and localtime)", offset);
 	return NO_CHILDREN(p, n);
 }
 
@@ -616,7 +623,7 @@ static int pci_addr(struct pctx *p, xmlNode *n, struct khv_pci_addr *a)
 	int rc;
 
 	if (!type || strcmp(type, "pci"))
-		return fail(p, "address type '%s' of <%s> (khyve's devices are on PCI)",
+		return fail(p, "unsupported address type '%s' of <%s> (khyve's devices are on PCI)",
 			    type ? type : "", pname(n));
 	if ((rc = ATTRS(p, n, "type", "domain", "bus", "slot", "function", "multifunction")))
 		return rc;
@@ -658,7 +665,7 @@ static int disk_driver(struct pctx *p, xmlNode *n, void *obj)
 	/* name= is the hypervisor's backend (qemu's "qemu", bhyve's "file");
 	 * khyve has one. */
 	if (type && strcmp(type, "raw"))
-		return fail(p, "disk format '%s' (khyve has raw images)", type);
+		return fail(p, "unsupported disk format '%s' (khyve has raw images)", type);
 	return NO_CHILDREN(p, n);
 }
 
@@ -690,7 +697,7 @@ static int disk_target(struct pctx *p, xmlNode *n, void *obj)
 	const char *bus = attr(n, "bus"), *dev = attr(n, "dev");
 
 	if (bus && strcmp(bus, "virtio"))
-		return fail(p, "disk bus '%s' (khyve has virtio disks only)", bus);
+		return fail(p, "unsupported disk bus '%s' (khyve has virtio disks only)", bus);
 	if (!dev)
 		return fail(p, "<target> of <disk> without dev=");
 	if (!virtio_disk_name(dev))
@@ -748,9 +755,9 @@ static int do_disk(struct pctx *p, xmlNode *n, void *obj)
 	if (d->ndisks == KHV_MAX_DISKS)
 		return fail(p, "more than %d disks (KHV_MAX_DISKS)", KHV_MAX_DISKS);
 	if (type && strcmp(type, "file") && strcmp(type, "block"))
-		return fail(p, "disk type '%s' (khyve has file and block disks)", type);
+		return fail(p, "unsupported disk type '%s' (khyve has file and block disks)", type);
 	if (device && strcmp(device, "disk"))
-		return fail(p, "disk device '%s' (khyve has virtio disks only)", device);
+		return fail(p, "unsupported disk device '%s' (khyve has virtio disks only)", device);
 	k = &d->disks[d->ndisks];
 	k->block = type && !strcmp(type, "block");
 	if ((rc = CHILDREN(p, n, disk_children, k)))
@@ -838,7 +845,7 @@ static int net_model(struct pctx *p, xmlNode *n, void *obj)
 	const char *type = attr(n, "type");
 
 	if (!type || strcmp(type, "virtio"))
-		return fail(p, "interface model '%s' (khyve has virtio-net only)", type ? type : "");
+		return fail(p, "unsupported interface model '%s' (khyve has virtio-net only)", type ? type : "");
 	return NO_CHILDREN(p, n);
 }
 
@@ -863,7 +870,7 @@ static int do_interface(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || (strcmp(type, "bridge") && strcmp(type, "network")))
-		return fail(p, "interface type '%s' (khyve has bridge and network)", type ? type : "");
+		return fail(p, "unsupported interface type '%s' (khyve has bridge and network)", type ? type : "");
 	if (d->nnets == KHV_MAX_NETS)
 		return fail(p, "more than %d interfaces (KHV_MAX_NETS)", KHV_MAX_NETS);
 	k = &d->nets[d->nnets];
@@ -893,7 +900,7 @@ static int need_bind(struct pctx *p, const xmlNode *n, const char *type)
 	const char *mode = attr(n, "mode");
 
 	if (!mode || strcmp(mode, "bind"))
-		return fail(p, "%s type '%s' source mode '%s' (khyve listens: mode='bind')", pname(n),
+		return fail(p, "unsupported %s type '%s' source mode '%s' (khyve listens: mode='bind')", pname(n),
 			    type, mode ? mode : "connect");
 	return 0;
 }
@@ -960,7 +967,7 @@ static int chr_protocol(struct pctx *p, xmlNode *n, void *obj)
 	if (((struct chr_ctx *)obj)->s->type != KHV_CHR_TCP)
 		return refuse(p, n);
 	if (type && strcmp(type, "raw"))
-		return fail(p, "%s tcp protocol '%s' (khyve's tcp ports are raw)", pname(n), type);
+		return fail(p, "unsupported %s tcp protocol '%s' (khyve's tcp ports are raw)", pname(n), type);
 	return NO_CHILDREN(p, n);
 }
 
@@ -969,7 +976,7 @@ static int serial_model(struct pctx *p, xmlNode *n, void *obj)
 	const char *name = attr(n, "name");
 
 	if (!name || strcmp(name, "isa-serial"))
-		return fail(p, "serial target model '%s' (khyve's serial ports are isa-serial)",
+		return fail(p, "unsupported serial target model '%s' (khyve's serial ports are isa-serial)",
 			    name ? name : "");
 	return NO_CHILDREN(p, n);
 }
@@ -985,7 +992,7 @@ static int chr_target(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (type && strcmp(type, want))
-		return fail(p, "%s target type '%s' (%s)", pname(n), type,
+		return fail(p, "unsupported %s target type '%s' (%s)", pname(n), type,
 			    c->console ? "khyve's console is serial port 0; use a <channel> for virtio"
 				       : "khyve's serial ports are isa-serial");
 	c->has_port = attr(n, "port") != NULL;
@@ -1011,7 +1018,7 @@ static int parse_chr(struct pctx *p, xmlNode *n, struct chr_ctx *c)
 	int rc;
 
 	if (t < 0 || t > KHV_CHR_TCP)
-		return fail(p, "%s type '%s' (%skhyve has pty, file, unix and tcp)", ename(n), type,
+		return fail(p, "unsupported %s type '%s' (%skhyve has pty, file, unix and tcp)", ename(n), type,
 			    t == KHV_CHR_NMDM ? "bhyve's null-modem device; " : "");
 	c->s->type = t;
 	if ((rc = CHILDREN(p, n, chr_children, c)))
@@ -1132,11 +1139,13 @@ static int channel_target(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || strcmp(type, "virtio"))
-		return fail(p, "channel target type '%s' (khyve's channels are virtio-console ports)",
+		return fail(p, "unsupported channel target type '%s' (khyve's channels are virtio-console ports)",
 			    type ? type : "");
-	if (!name || !port_name(name))
+	if (!name)
+		return fail(p, "<channel> needs <target type='virtio' name=>");
+	if (!port_name(name))
 		return fail(p, "invalid channel target name '%s' (1 to 127 of A-Z a-z 0-9 . _ -)",
-			    name ? name : "");
+			    name);
 	for (unsigned i = 0; i < p->d->nchannels; i++)
 		if (!strcmp(p->d->channels[i].name, name))
 			return fail(p, "two channels named '%s'", name);
@@ -1154,9 +1163,10 @@ static int channel_address(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || strcmp(type, "virtio-serial"))
-		return fail(p, "address type '%s' of <channel> (khyve's channels are virtio-serial ports)",
+		return fail(p, "unsupported address type '%s' of <channel> (khyve's channels are virtio-serial ports)",
 			    type ? type : "");
-	if ((rc = attr_num(p, n, "controller", 0, 0, &controller)) ||
+	if ((rc = ATTRS(p, n, "type", "controller", "bus", "port")) ||
+	    (rc = attr_num(p, n, "controller", 0, 0, &controller)) ||
 	    (rc = attr_num(p, n, "bus", 0, 0, &bus)) ||
 	    (rc = attr_num(p, n, "port", 0, UINT32_MAX, &port)))
 		return rc;
@@ -1166,7 +1176,7 @@ static int channel_address(struct pctx *p, xmlNode *n, void *obj)
 static const struct handler channel_children[] = {
 	{ "source", channel_source, A("mode", "path"), false },
 	{ "target", channel_target, A("type", "name"), false },
-	{ "address", channel_address, A("type", "controller", "bus", "port"), false },
+	{ "address", channel_address, NULL, false },
 };
 
 static int do_channel(struct pctx *p, xmlNode *n, void *obj)
@@ -1177,7 +1187,7 @@ static int do_channel(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!type || strcmp(type, "unix"))
-		return fail(p, "channel type '%s' (khyve's channels are unix sockets)",
+		return fail(p, "unsupported channel type '%s' (khyve's channels are unix sockets)",
 			    type ? type : "pty");
 	if (d->nchannels == KHV_MAX_CHANNELS)
 		return fail(p, "more than %d channels (KHV_MAX_CHANNELS)", KHV_MAX_CHANNELS);
@@ -1200,12 +1210,12 @@ static int rng_backend(struct pctx *p, xmlNode *n, void *obj)
 	char *t;
 
 	if (!model || strcmp(model, "random"))
-		return fail(p, "rng backend model '%s' (khyve's virtio-rnd reads getrandom())",
+		return fail(p, "unsupported rng backend model '%s' (khyve's virtio-rnd reads getrandom())",
 			    model ? model : "");
 	if (!(t = text_of(p, n)))
 		return p->rc;
 	if (*t && strcmp(t, "/dev/random") && strcmp(t, "/dev/urandom"))
-		return fail(p, "rng backend '%s' (khyve reads getrandom(): /dev/random or /dev/urandom)",
+		return fail(p, "unsupported rng backend '%s' (khyve reads getrandom(): /dev/random or /dev/urandom)",
 			    t);
 	*(bool *)obj = true;
 	return 0;
@@ -1228,7 +1238,7 @@ static int do_rng(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (!model || strcmp(model, "virtio"))
-		return fail(p, "rng model '%s' (khyve has virtio)", model ? model : "");
+		return fail(p, "unsupported rng model '%s' (khyve has virtio)", model ? model : "");
 	if (p->d->rng)
 		return fail(p, "more than one <rng> (khyve has one virtio-rnd)");
 	if ((rc = CHILDREN(p, n, rng_children, &backend)))
@@ -1272,9 +1282,9 @@ static int do_filesystem(struct pctx *p, xmlNode *n, void *obj)
 	int rc;
 
 	if (type && strcmp(type, "mount"))
-		return fail(p, "filesystem type '%s' (khyve has type='mount')", type);
+		return fail(p, "unsupported filesystem type '%s' (khyve has type='mount')", type);
 	if (mode && strcmp(mode, "passthrough"))
-		return fail(p, "filesystem accessmode '%s' (khyve has passthrough)", mode);
+		return fail(p, "unsupported filesystem accessmode '%s' (khyve has passthrough)", mode);
 	if (d->nfilesystems == KHV_MAX_FILESYSTEMS)
 		return fail(p, "more than %d filesystems (KHV_MAX_FILESYSTEMS)", KHV_MAX_FILESYSTEMS);
 	f = &d->filesystems[d->nfilesystems];
@@ -1311,7 +1321,7 @@ static int controller_kind(struct pctx *p, xmlNode *n, const char *type, const c
 	bool *once = !strcmp(type, "isa") ? &p->have_isa : &p->have_vserial;
 
 	if (model)
-		return fail(p, "controller type '%s' model '%s' (leave model= out)", type, model);
+		return fail(p, "unsupported controller type '%s' model '%s' (leave model= out)", type, model);
 	if (*once)
 		return fail(p, "more than one <controller type='%s'>%s", type,
 			    once == &p->have_vserial ? " (khyve's channels share one virtio-console)" : "");
@@ -1333,13 +1343,13 @@ static int do_controller(struct pctx *p, xmlNode *n, void *obj)
 		return rc;
 	if (!strcmp(type, "pci")) {
 		if (!model || strcmp(model, "pci-root"))
-			return fail(p, "controller model '%s' (khyve's PCI bus is a pci-root)",
+			return fail(p, "unsupported controller model '%s' (khyve's PCI bus is a pci-root)",
 				    model ? model : "");
 		return NO_CHILDREN(p, n);
 	}
 	if (!strcmp(type, "usb")) {
 		if (!model || strcmp(model, "none"))
-			return fail(p, "controller type 'usb' model '%s' (khyve has no USB: model='none')",
+			return fail(p, "unsupported controller type 'usb' model '%s' (khyve has no USB: model='none')",
 				    model ? model : "");
 		return NO_CHILDREN(p, n);
 	}
@@ -1347,8 +1357,8 @@ static int do_controller(struct pctx *p, xmlNode *n, void *obj)
 		return controller_kind(p, n, type, model);
 	if (!strcmp(type, "sata") || !strcmp(type, "scsi") || !strcmp(type, "ide") ||
 	    !strcmp(type, "fdc"))
-		return fail(p, "controller type '%s' (khyve has virtio disks only)", type);
-	return fail(p, "controller type '%s' (khyve has pci, isa and virtio-serial)", type);
+		return fail(p, "unsupported controller type '%s' (khyve has virtio disks only)", type);
+	return fail(p, "unsupported controller type '%s' (khyve has pci, isa and virtio-serial)", type);
 }
 
 static int do_memballoon(struct pctx *p, xmlNode *n, void *obj)
@@ -1356,7 +1366,7 @@ static int do_memballoon(struct pctx *p, xmlNode *n, void *obj)
 	const char *model = attr(n, "model");
 
 	if (!model || strcmp(model, "none"))
-		return fail(p, "memballoon model '%s' (khyve has no balloon: model='none')",
+		return fail(p, "unsupported memballoon model '%s' (khyve has no balloon: model='none')",
 			    model ? model : "");
 	return NO_CHILDREN(p, n);
 }
@@ -1462,7 +1472,7 @@ static int do_root(struct pctx *p, xmlNode *root)
 		return rc;
 	type = attr(root, "type");
 	if (!type || (strcmp(type, "kvm") && strcmp(type, "bhyve")))
-		return fail(p, "domain type '%s' (khyve takes 'kvm', or 'bhyve' for libvirt's bhyve driver)",
+		return fail(p, "unsupported domain type '%s' (khyve takes 'kvm', or 'bhyve' for libvirt's bhyve driver)",
 			    type ? type : "");
 	if ((rc = CHILDREN(p, root, domain_children, NULL)))
 		return rc;

@@ -5,6 +5,7 @@
 #define KHYVE_DOMTEST_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "virt/domain.h"
@@ -112,6 +113,18 @@ static inline const char *domain_diff(const struct khv_domain *a, const struct k
 	    a->on_crash != b->on_crash)
 		return "lifecycle";
 	return dt_devices_diff(a, b);
+}
+
+/* true when a and b define the same VM; else why names the first field
+ * that differs. */
+static inline bool domt_equal(const struct khv_domain *a, const struct khv_domain *b,
+			      char *why, size_t len)
+{
+	const char *d = domain_diff(a, b);
+
+	if (d)
+		snprintf(why, len, "%s", d);
+	return !d;
 }
 
 #endif
