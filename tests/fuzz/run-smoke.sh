@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds every tests/fuzz/fuzz_*.c with libFuzzer + ASan/UBSan and runs each
-# for a bounded time (FUZZ_SECONDS, default 20): the CI smoke of the fuzzers.
+# for a bounded time (FUZZ_SECONDS, default 15): the CI smoke of the fuzzers.
 # Longer runs by hand:  FUZZ_SECONDS=3600 tests/fuzz/run-smoke.sh fuzz_boot
 # Crashes are kept in build/fuzz/<target>/ as crash-* files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-secs=${FUZZ_SECONDS:-20}
+secs=${FUZZ_SECONDS:-15}
 out=build/fuzz
 cc=${FUZZ_CC:-clang}
 if ! command -v "$cc" >/dev/null; then
