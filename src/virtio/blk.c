@@ -401,8 +401,10 @@ static void quiesce(struct virtio_blk *b)
 /* Checkpoint: every request taken from the ring is completed before the
  * state is saved, so none is lost or done twice by a restored VM; what
  * the guest queued but the thread has not taken stays in the ring. */
-static void hold_for_checkpoint(struct virtio_blk *b)
+static bool hold_for_checkpoint(struct virtio_blk *b)
 {
+	bool stop;
+
 	drain_inflight(b);
 	pthread_mutex_lock(&b->lock);
 	b->held = true;
@@ -410,7 +412,9 @@ static void hold_for_checkpoint(struct virtio_blk *b)
 	while (b->hold && !b->stop)
 		pthread_cond_wait(&b->cond, &b->lock);
 	b->held = false;
+	stop = b->stop;
 	pthread_mutex_unlock(&b->lock);
+	return stop;
 }
 
 static void *io_thread(void *arg)
@@ -441,8 +445,10 @@ static void *io_thread(void *arg)
 			quiesce(b);
 			continue;
 		}
-		if (hold)
-			hold_for_checkpoint(b);	/* then on: the ring may hold more */
+		/* Ended while held (after --suspend): nothing more may reach
+		 * the disk.  Else on: the ring may hold more. */
+		if (hold && hold_for_checkpoint(b))
+			break;
 		/* Completions first: they free room for more requests. */
 		reap(b);
 		process_queue(b);
