@@ -22,6 +22,7 @@
 #include "hw/i8042.h"
 #include "hw/rtc.h"
 #include "hw/uart8250.h"
+#include "lib/fileio.h"
 #include "lib/log.h"
 #include "snapshot/memfile.h"
 #include "snapshot/meta.h"
@@ -412,43 +413,20 @@ int machine_restore(struct machine *m, const struct ckpt_image *img, char *err, 
 static int slurp(const char *path, size_t max, uint8_t **buf, size_t *len, char *err,
 		 size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	size_t done = 0;
+	int rc = file_read_all(path, max, (void **)buf, len);
 
-	*buf = NULL;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -errno;
+	if (rc == 0 && *len == 0) {
+		free(*buf);
+		*buf = NULL;
+		rc = -EINVAL;
 	}
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > max) {
+	if (rc == -EINVAL || rc == -EFBIG) {
 		snprintf(err, errlen, "%s: not a regular file of 1 to %zu bytes", path, max);
-		close(fd);
 		return -EPROTO;
 	}
-	*len = (size_t)st.st_size;
-	*buf = malloc(*len + 1);	/* +1: the metadata parser gets a C string */
-	while (*buf && done < *len) {
-		ssize_t n = read(fd, *buf + done, *len - done);
-
-		if (n <= 0) {
-			snprintf(err, errlen, "%s: %s", path, n < 0 ? strerror(errno) : "shrank");
-			free(*buf);
-			*buf = NULL;
-			close(fd);
-			return -EIO;
-		}
-		done += (size_t)n;
-	}
-	close(fd);
-	if (!*buf) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	(*buf)[*len] = '\0';
-	return 0;
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, rc == -ENODATA ? "shrank" : strerror(-rc));
+	return rc == -ENODATA ? -EIO : rc;
 }
 
 static int load_meta(const char *path, struct snap_meta *meta, char *err, size_t errlen)

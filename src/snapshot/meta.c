@@ -16,6 +16,8 @@
 
 #include <json-c/json.h>
 
+#include "lib/fileio.h"
+
 #define JSON_DEPTH	8
 
 /* ---- writing ---- */
@@ -130,28 +132,15 @@ int snap_meta_write(const struct snap_meta *m, int fd)
 {
 	struct json_object *root = meta_json(m);
 	const char *text;
-	size_t len, done = 0;
-	int rc = 0;
+	int rc;
 
 	if (!root)
 		return -ENOMEM;
 	text = json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 					      JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = text ? strlen(text) : 0;
-	if (!text)
-		rc = -ENOMEM;
-	while (rc == 0 && done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = n < 0 ? -errno : -EIO;
-		else
-			done += (size_t)n;
-	}
-	if (rc == 0 && write(fd, "\n", 1) != 1)
-		rc = -EIO;
+	rc = text ? fd_write_all(fd, text, strlen(text)) : -ENOMEM;
+	if (rc == 0)
+		rc = fd_write_all(fd, "\n", 1);
 	json_object_put(root);
 	return rc;
 }

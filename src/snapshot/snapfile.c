@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
 /* ---- CRC32C (Castagnoli, reflected 0x82F63B78), as iSCSI and ext4 ---- */
 
 static uint32_t crc_table[256];
@@ -172,23 +173,6 @@ void snap_end(struct snap_writer *w)
 	w->n++;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len) {
-		ssize_t r = write(fd, p, len);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r < 0 ? -errno : -EIO;
-		p += r;
-		len -= (size_t)r;
-	}
-	return 0;
-}
-
 int snap_write(struct snap_writer *w, int fd)
 {
 	size_t table_len = (size_t)w->n * SNAP_ENTRY_SIZE, data_at = SNAP_HEADER_SIZE + table_len;
@@ -217,11 +201,11 @@ int snap_write(struct snap_writer *w, int fd)
 	le_put(hdr + 16, data_at + w->len, 8);
 	le_put(hdr + 24, crc32c(0, table, table_len), 4);
 	le_put(hdr + 28, crc32c(0, hdr, sizeof(hdr)), 4);
-	rc = write_all(fd, hdr, sizeof(hdr));
+	rc = fd_write_all(fd, hdr, sizeof(hdr));
 	if (!rc)
-		rc = write_all(fd, table, table_len);
+		rc = fd_write_all(fd, table, table_len);
 	if (!rc)
-		rc = write_all(fd, w->buf, w->len);
+		rc = fd_write_all(fd, w->buf, w->len);
 	free(table);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fileio.h"
 #include "machine/uuid.h"
 #include "virt/domain_xml.h"
 #include "vmmctl/vmmctl.h"
@@ -83,30 +84,6 @@ static void store_unlock(int fd)
 
 /* ---- reading ---- */
 
-static int slurp(const char *path, char **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	ssize_t n;
-	int rc = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > KHV_XML_MAX_BYTES)
-		rc = errno ? -errno : -EFBIG;
-	else if (!(*buf = malloc((size_t)st.st_size + 1)))
-		rc = -ENOMEM;
-	else if ((n = read(fd, *buf, (size_t)st.st_size)) != st.st_size) {
-		rc = n < 0 ? -errno : -EIO;
-		free(*buf);
-	} else {
-		(*buf)[n] = '\0';
-		*len = (size_t)n;
-	}
-	close(fd);
-	return rc;
-}
-
 static int load(const struct khv_conn *c, const char *name, struct khv_domain **out, char *err,
 		size_t errlen)
 {
@@ -116,7 +93,7 @@ static int load(const struct khv_conn *c, const char *name, struct khv_domain **
 
 	if (dom_path(c, name, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	rc = slurp(path, &xml, &len);
+	rc = file_read_all(path, KHV_XML_MAX_BYTES, (void **)&xml, &len);
 	if (rc) {
 		if (rc != -ENOENT)
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
@@ -170,23 +147,14 @@ static int stored_names(const struct khv_conn *c, char (**names)[KHV_NAME_MAX])
 static int write_file(const char *path, const char *text, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX + 96];
-	size_t len = strlen(text), done = 0;
-	int fd, rc = 0;
+	int fd, rc;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
 		rc = -errno;
-	while (!rc && done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = n < 0 ? -errno : -EIO;
-		else
-			done += (size_t)n;
-	}
+	else
+		rc = fd_write_all(fd, text, strlen(text));
 	if (!rc && fsync(fd) < 0)
 		rc = -errno;
 	if (fd >= 0 && close(fd) < 0 && !rc)
