@@ -12,52 +12,45 @@
 
 #define NATIVE_FORMAT	"bhyve-argv"
 
-/* A whole file (or stdin for "-") as a NUL-terminated buffer. */
+/* A whole file (or stdin for "-") as a NUL-terminated buffer: 0, or
+ * KHYVESH_FAIL after the error. */
 static int read_input(const char *path, size_t max, char **buf, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	size_t cap = 4096, n = 0;
-	char *b;
+	char *b = NULL, *nb;
+	int rc = 0;
 
 	if (!f)
 		return sh_error("failed to open '%s': %s", path, strerror(errno));
-	if (!(b = malloc(cap + 1))) {
-		if (f != stdin)
-			fclose(f);
-		return sh_error("out of memory");
-	}
 	for (;;) {
+		if (n == 0 || n == cap) {
+			if (n)
+				cap *= 2;
+			if (!(nb = realloc(b, cap + 1))) {
+				rc = sh_error("out of memory");
+				break;
+			}
+			b = nb;
+		}
 		size_t got = fread(b + n, 1, cap - n, f);
 
 		n += got;
 		if (n > max) {
-			free(b);
-			if (f != stdin)
-				fclose(f);
-			return sh_error("'%s' is larger than %zu bytes", path, max);
+			rc = sh_error("'%s' is larger than %zu bytes", path, max);
+			break;
 		}
 		if (got == 0)
 			break;
-		if (n == cap) {
-			char *nb = realloc(b, (cap *= 2) + 1);
-
-			if (!nb) {
-				free(b);
-				if (f != stdin)
-					fclose(f);
-				return sh_error("out of memory");
-			}
-			b = nb;
-		}
 	}
-	if (ferror(f)) {
-		free(b);
-		if (f != stdin)
-			fclose(f);
-		return sh_error("failed to read '%s'", path);
-	}
+	if (!rc && ferror(f))
+		rc = sh_error("failed to read '%s'", path);
 	if (f != stdin)
 		fclose(f);
+	if (rc) {
+		free(b);
+		return rc;
+	}
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
@@ -143,18 +136,31 @@ int cmd_domuuid(struct sh_ctx *sh, const struct sh_args *a)
 	return KHYVESH_OK;
 }
 
-/* The list entry of name: 0, or KHYVESH_FAIL after the error. */
-static int entry_of(struct sh_ctx *sh, const char *name, struct khv_dom_entry *out)
+/* Every domain of the connection: the count, or -1 after the error. */
+static int list_domains(struct sh_ctx *sh, struct khv_dom_entry **v)
 {
 	struct khv_conn *c = sh_conn(sh);
-	struct khv_dom_entry *v = NULL;
 	char err[1024] = "";
 	int n;
 
+	*v = NULL;
 	if (!c)
+		return -1;
+	if ((n = khv_domain_list(c, v, err, sizeof(err))) < 0) {
+		sh_error("%s", err);
+		return -1;
+	}
+	return n;
+}
+
+/* The list entry of name: 0, or KHYVESH_FAIL after the error. */
+static int entry_of(struct sh_ctx *sh, const char *name, struct khv_dom_entry *out)
+{
+	struct khv_dom_entry *v;
+	int n = list_domains(sh, &v);
+
+	if (n < 0)
 		return KHYVESH_FAIL;
-	if ((n = khv_domain_list(c, &v, err, sizeof(err))) < 0)
-		return sh_error("%s", err);
 	for (int i = 0; i < n; i++)
 		if (!strcmp(v[i].name, name)) {
 			*out = v[i];
@@ -195,17 +201,13 @@ static bool listed(const struct khv_dom_entry *e, bool all, bool inactive)
 
 int cmd_list(struct sh_ctx *sh, const struct sh_args *a)
 {
-	struct khv_conn *c = sh_conn(sh);
 	bool all = sh_flag(a, "all"), inactive = sh_flag(a, "inactive"), json = sh_flag(a, "json");
 	bool names_only = sh_flag(a, "name");
-	struct khv_dom_entry *v = NULL;
-	char err[1024] = "";
-	int n;
+	struct khv_dom_entry *v;
+	int n = list_domains(sh, &v);
 
-	if (!c)
+	if (n < 0)
 		return KHYVESH_FAIL;
-	if ((n = khv_domain_list(c, &v, err, sizeof(err))) < 0)
-		return sh_error("%s", err);
 	if (json)
 		printf("[");
 	else if (!names_only)
