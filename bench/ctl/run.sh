@@ -35,14 +35,6 @@ case $N in ''|*[!0-9]*|0) echo "bench/ctl: -n must be a positive number"; exit 2
 KHYVE=build/khyve
 CTLBENCH=build/bench/ctl/ctlbench
 
-# Same test as tests/run-all.sh: /dev/kvm exists and opens read-write.
-host_kvm_usable() {
-	local fd
-	[ -c /dev/kvm ] || return 1
-	{ exec {fd}<>/dev/kvm; } 2>/dev/null || return 1
-	exec {fd}>&-
-}
-
 # Host only: inside L1 the work tree is a read-only 9p mount.
 build_ctlbench() {
 	if [ ! -x "$KHYVE" ] || [ ! -f build/libkhyve-core.a ]; then echo "bench/ctl: run make first"; exit 2; fi
@@ -124,7 +116,7 @@ if [ -n "${KHYVE_IN_L1:-}" ]; then
 	exit 0
 fi
 build_ctlbench
-if [ -n "$IN_L1" ] || ! host_kvm_usable; then
+if [ -n "$IN_L1" ] || ! l1_host_kvm_usable; then
 	reason=$(l1_can_run) || { echo "bench/ctl: cannot run: $reason"; exit 2; }
 	run_in_l1
 	exit 0

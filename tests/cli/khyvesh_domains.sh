@@ -9,30 +9,14 @@
 # land, none half-written), domxml-from-native of a khyve command line and
 # domxml-to-native back.
 . "$(dirname "$0")/common.inc"
-SH=${KHYVESH:-$ROOT/build/asan/khyvesh}
-[ -x "$SH" ] || fail "$SH not built (make asan)"
+. "$(dirname "$0")/khyvesh.inc"
+SH_PRE=(-c khyve:///session)
 export XDG_RUNTIME_DIR=$TMP/run XDG_CONFIG_HOME=$TMP/config XDG_STATE_HOME=$TMP/state HOME=$TMP/home
 mkdir -p -m 700 "$XDG_RUNTIME_DIR" "$HOME"
 SCHEMA=/usr/share/libvirt/schemas/domain.rng
 DOMS=$XDG_CONFIG_HOME/khyve/domains
 
-run_sh() {
-	LAST_ARGS="$*"
-	timeout -k 5 30 "$SH" -c khyve:///session "$@" </dev/null >"$OUT" 2>"$ERR"
-	RC=$?
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$ERR"; then
-		fail "sanitizer report on stderr"
-	fi
-}
 ok() { run_sh "$@"; [ "$RC" = 0 ] || fail "khyvesh $*: exit $RC"; }
-refused() {
-	local re=$1
-	shift
-	run_sh "$@"
-	[ "$RC" = 1 ] || fail "khyvesh $*: exit $RC, not 1"
-	[ "$(grep -c . "$ERR")" = 1 ] && grep -q '^error: ' "$ERR" || fail "khyvesh $*: not one error line"
-	grep -qE -- "$re" "$ERR" || fail "khyvesh $*: the error lacks /$re/"
-}
 domain_xml() {	# NAME [UUID]
 	cat <<XML
 <domain type='kvm'>

@@ -6,30 +6,12 @@
 # option or URI, a stray argument, session without XDG_RUNTIME_DIR and
 # system for a non-root user each fail with exit 1 and one "error:" line.
 . "$(dirname "$0")/common.inc"
-SH=${KHYVESH:-$ROOT/build/asan/khyvesh}
-[ -x "$SH" ] || fail "$SH not built (make asan)"
+. "$(dirname "$0")/khyvesh.inc"
 SCHEMAS=/usr/share/libvirt/schemas
 export XDG_RUNTIME_DIR=$TMP/run HOME=$TMP/home
 mkdir -p "$XDG_RUNTIME_DIR" "$HOME"
 
-run_sh() {
-	LAST_ARGS="$*"
-	timeout -k 5 30 "$SH" "$@" </dev/null >"$OUT" 2>"$ERR"
-	RC=$?
-	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$ERR"; then
-		fail "sanitizer report on stderr"
-	fi
-}
 ok() { run_sh "$@"; [ "$RC" = 0 ] || fail "khyvesh $*: exit $RC"; [ ! -s "$ERR" ] || fail "khyvesh $*: stderr"; }
-# refused ERE args...: exit 1, one line "error: ..." matching ERE.
-refused() {
-	local re=$1
-	shift
-	run_sh "$@"
-	[ "$RC" = 1 ] || fail "khyvesh $*: exit $RC, not 1"
-	[ "$(grep -c . "$ERR")" = 1 ] && grep -q '^error: ' "$ERR" || fail "khyvesh $*: not one error line"
-	grep -qE -- "$re" "$ERR" || fail "khyvesh $*: the error lacks /$re/"
-}
 
 ok help
 expect_stdout '^ Host and Hypervisor \(help keyword .host.\):'

@@ -477,6 +477,26 @@ t_finish() {
     [ "$T_FAILS" -eq 0 ]
 }
 
+# l1_need_khyvectl: the host side of a test that drives khyvectl; exits 77
+# (skip) when khyvectl is not built beside the khyve under test.
+l1_need_khyvectl() {
+    local kdir
+    kdir=$(dirname "$(l1_khyve_bin 2>/dev/null || echo .)")
+    if [ ! -x "$kdir/khyvectl" ]; then
+        echo "SKIP: $kdir/khyvectl is not built"
+        exit 77
+    fi
+}
+
+# l1_host_kvm_usable: this host's /dev/kvm exists and opens read-write
+# (the kvm suite and bench/ctl run on the host then, else inside L1).
+l1_host_kvm_usable() {
+    local fd
+    [ -c /dev/kvm ] || return 1
+    { exec {fd}<>/dev/kvm; } 2>/dev/null || return 1
+    exec {fd}>&-
+}
+
 # l1_test_main "$0" "$@": the host side of a tests/l1/test_*.sh script; never
 # returns.  Skips (77) when L1 cannot run or khyve is not built, else boots
 # L1 with the same script and prints its report.

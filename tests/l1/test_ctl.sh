@@ -9,11 +9,7 @@
 # One L1 boot.  Exit 0 pass, 77 skip, else fail.
 . "$(dirname "$0")/lib.sh"
 if [ -z "${KHYVE_IN_L1:-}" ]; then
-    kdir=$(dirname "$(l1_khyve_bin 2>/dev/null || echo .)")
-    if [ ! -x "$kdir/khyvectl" ]; then
-        echo "SKIP: $kdir/khyvectl is not built"
-        exit 77
-    fi
+    l1_need_khyvectl
     l1_test_main "$0" "$@"
 fi
 

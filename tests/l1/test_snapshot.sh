@@ -15,11 +15,7 @@
 # fail.
 . "$(dirname "$0")/lib.sh"
 if [ -z "${KHYVE_IN_L1:-}" ]; then
-    kdir=$(dirname "$(l1_khyve_bin 2>/dev/null || echo .)")
-    if [ ! -x "$kdir/khyvectl" ]; then
-        echo "SKIP: $kdir/khyvectl is not built"
-        exit 77
-    fi
+    l1_need_khyvectl
     l1_test_main "$0" "$@"
 fi
 
