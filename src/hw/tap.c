@@ -2,12 +2,14 @@
  *
  * khyve never creates a tap: that needs CAP_NET_ADMIN, and who owns the
  * interface, its addresses and its bridge is the host administrator's
- * choice.  So a tap must exist, and every way attaching can fail gets a
- * message saying what to do. */
+ * choice.  So a tap must exist (or come as a descriptor from a manager
+ * that made it), and every way attaching can fail gets a message saying
+ * what to do. */
 #include "hw/tap.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <pwd.h>
@@ -256,6 +258,65 @@ int netbe_tap_open(const char *ifname, struct netbe **out, char *err, size_t err
 		return rc;
 	}
 	rc = tap_attach(be, err, errlen);
+	if (rc) {
+		netbe_close(be);
+		return rc;
+	}
+	*out = be;
+	return 0;
+}
+
+/* The tap behind an inherited descriptor: "N", a descriptor number. */
+static int adopted_fd(const char *spec, struct ifreq *ifr, char *err, size_t errlen)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(spec, &end, 10);
+	if (errno || end == spec || *end || n < 3 || n > INT_MAX) {
+		snprintf(err, errlen, "tapfd=%s: want the number of an inherited descriptor", spec);
+		return -EINVAL;
+	}
+	if (ioctl((int)n, TUNGETIFF, ifr) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "tapfd=%s: %s", spec, e == EBADF ? "no such open descriptor"
+			 : "not a tun/tap descriptor");
+		return -(e == EBADF ? EBADF : ENOTTY);
+	}
+	if (!(ifr->ifr_flags & IFF_TAP) || (ifr->ifr_flags & IFF_NO_PI) == 0) {
+		snprintf(err, errlen, "tapfd=%s: %s is not a tap without packet info", spec,
+			 ifr->ifr_name);
+		return -EINVAL;
+	}
+	return (int)n;
+}
+
+int netbe_tap_adopt(const char *spec, struct netbe **out, char *err, size_t errlen)
+{
+	struct ifreq ifr = { 0 };
+	struct netbe *be;
+	int fd = adopted_fd(spec, &ifr, err, errlen), fl, rc;
+
+	if (fd < 0)
+		return fd;
+	be = calloc(1, sizeof(*be));
+	if (!be)
+		return -ENOMEM;
+	be->ops = &tap_ops;
+	snprintf(be->name, sizeof(be->name), "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
+	/* A copy of our own: a monitor's next boot adopts the inherited one again. */
+	be->fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	fl = be->fd < 0 ? -1 : fcntl(be->fd, F_GETFL);
+	if (fl < 0 || fcntl(be->fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "tapfd=%s: %s", spec, strerror(errno));
+		netbe_close(be);
+		return rc;
+	}
+	be->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	rc = be->vnet_hdr ? setup_vnet_hdr(be, err, errlen) : 0;
 	if (rc) {
 		netbe_close(be);
 		return rc;

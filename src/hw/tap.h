@@ -5,6 +5,8 @@
  *
  * Backends:
  *   netbe_tap_open  an existing Linux tap, by name (never created here)
+ *   netbe_tap_adopt a tap whose descriptor khyve inherited (tapfd=N), as
+ *                   a manager that created it passes it
  *   netbe_fd_wrap   any descriptor that keeps frame boundaries, e.g. one
  *                   end of a SOCK_SEQPACKET socketpair (tests, fuzzers)
  *
@@ -36,6 +38,11 @@ struct netbe;
  * On failure a negative errno and one line in err ("NAME: why; what to
  * do"). */
 int netbe_tap_open(const char *ifname, struct netbe **out, char *err, size_t errlen);
+/* Uses the tap open on descriptor spec ("N", inherited), via a private
+ * close-on-exec copy, so the inherited descriptor stays for the next boot
+ * of a monitor's VM.  The tap must be IFF_TAP | IFF_NO_PI; its vnet header
+ * is used when it was created with one.  0 or a negative errno, err set. */
+int netbe_tap_adopt(const char *spec, struct netbe **out, char *err, size_t errlen);
 /* Wraps fd (ownership passes to the backend, also on failure; it is made
  * non-blocking and close-on-exec).  vnet_hdr: frames carry the 12-byte
  * header; offload_caps: what set_offloads accepts (recorded only: the

@@ -19,7 +19,7 @@ static const char *const type_names[IPC_TYPE_END] = {
 	[IPC_GET_STATS] = "get-stats", [IPC_GET_REG] = "get-register",
 	[IPC_SET_REG] = "set-register", [IPC_GET_RTC] = "get-rtc-time",
 	[IPC_SET_RTC] = "set-rtc-time", [IPC_READ_MEM] = "read-memory",
-	[IPC_CHECKPOINT] = "checkpoint",
+	[IPC_CHECKPOINT] = "checkpoint", [IPC_ACPI_REBOOT] = "acpi-reboot",
 };
 
 static const char *const reg_names[IPC_REG_END] = {

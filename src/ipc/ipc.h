@@ -31,7 +31,7 @@
 #define IPC_MAX_MSG		65536
 #define IPC_MAX_TEXT		512
 #define IPC_MAX_MEM_READ	32768		/* bytes per read-memory request */
-#define IPC_MAX_STATS		256
+#define IPC_MAX_STATS		1024		/* 8 per vCPU at 64 vCPUs, plus devices */
 #define IPC_STAT_NAME		48
 #define IPC_FILE_NAME		256		/* checkpoint base name, with NUL */
 #define IPC_VM_NAME		230		/* FreeBSD's VM_MAX_NAMELEN + 1 */
@@ -54,6 +54,7 @@ enum ipc_type {
 	IPC_SET_RTC,		/* seconds */
 	IPC_READ_MEM,		/* gpa, len -> bytes */
 	IPC_CHECKPOINT,		/* flags, base name + directory fd */
+	IPC_ACPI_REBOOT,	/* the power button, and a poweroff then reboots */
 	IPC_TYPE_END
 };
 

@@ -4,6 +4,7 @@
 #include "machine/control.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "machine/checkpoint.h"
 #include "hw/rtc.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 
 static void fail(struct ipc_reply *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -187,6 +189,43 @@ static void disk_stats(struct machine *m, struct stats_out *o)
 		}
 }
 
+static void net_stats(struct machine *m, struct stats_out *o)
+{
+	for (unsigned s = 0; s < PCI_SLOTS; s++)
+		for (unsigned f = 0; f < PCI_FUNCS; f++) {
+			struct pci_dev *d = m->pci.dev[s][f];
+			struct virtio_net_stats n;
+
+			if (!d || virtio_net_stats(d, &n))
+				continue;
+			stat(o, n.rx_packets, "net.%u.%u.rx_packets", s, f);
+			stat(o, n.rx_bytes, "net.%u.%u.rx_bytes", s, f);
+			stat(o, n.rx_errors, "net.%u.%u.rx_errors", s, f);
+			stat(o, n.rx_dropped, "net.%u.%u.rx_dropped", s, f);
+			stat(o, n.tx_packets, "net.%u.%u.tx_packets", s, f);
+			stat(o, n.tx_bytes, "net.%u.%u.tx_bytes", s, f);
+			stat(o, n.tx_errors, "net.%u.%u.tx_errors", s, f);
+			stat(o, n.tx_dropped, "net.%u.%u.tx_dropped", s, f);
+		}
+}
+
+/* Each vCPU thread's id and CPU time, for vcpuinfo and cpu-stats. */
+static void vcpu_times(struct machine *m, struct stats_out *o)
+{
+	for (unsigned c = 0; c < m->params.topo.cpus; c++) {
+		struct vcpu_thread *t = &m->threads[c];
+		struct timespec ts;
+		clockid_t clk;
+
+		if (!t->started)
+			continue;
+		stat(o, (uint64_t)atomic_load(&t->tid), "vcpu%u.tid", c);
+		if (pthread_getcpuclockid(t->thread, &clk) == 0 && clock_gettime(clk, &ts) == 0)
+			stat(o, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
+			     "vcpu%u.cpu_time_ns", c);
+	}
+}
+
 static void do_stats(struct machine *m, struct ipc_reply *r, struct ipc_stat *buf)
 {
 	static const char *const names[VCPU_STATS] = {
@@ -201,7 +240,9 @@ static void do_stats(struct machine *m, struct ipc_reply *r, struct ipc_stat *bu
 		for (unsigned i = 0; i < VCPU_STATS; i++)
 			stat(&o, atomic_load_explicit(&m->threads[c].stats[i], memory_order_relaxed),
 			     "vcpu%u.%s", c, names[i]);
+	vcpu_times(m, &o);
 	disk_stats(m, &o);
+	net_stats(m, &o);
 	r->nstats = o.n;
 	r->stats = buf;
 }
@@ -294,6 +335,13 @@ void machine_control(void *opaque, const struct ipc_request *q, struct ipc_reply
 		machine_request_exit(m, VM_EXIT_POWEROFF);
 		break;
 	case IPC_ACPI_SHUTDOWN:
+		acpi_pm_power_button(m->pm);
+		break;
+	case IPC_ACPI_REBOOT:
+		/* ACPI has no reboot button: the guest shuts down as for the
+		 * power button, and its poweroff ends this boot as a reset, so
+		 * a monitor boots it again (libvirt's bhyve reboot flag). */
+		atomic_store(&m->reboot_on_poweroff, true);
 		acpi_pm_power_button(m->pm);
 		break;
 	case IPC_INJECT_NMI:

@@ -224,9 +224,14 @@ static void machine_irq_set(void *opaque, unsigned gsi, int level)
 		log_error_once(&once, "raising IRQ %u: %s", gsi, strerror(errno));
 }
 
+/* Exits the guest asks for (ACPI S5, resets). */
 static void machine_exit_sink(void *opaque, enum vm_exit_code code)
 {
-	machine_request_exit(opaque, code);
+	struct machine *m = opaque;
+
+	if (code == VM_EXIT_POWEROFF && atomic_load(&m->reboot_on_poweroff))
+		code = VM_EXIT_RESET;
+	machine_request_exit(m, code);
 }
 
 static int add_pio(struct machine *m, uint16_t port, uint16_t len, const struct io_ops *ops,

@@ -41,6 +41,7 @@ struct vcpu_thread {
 	atomic_uint halt_query;		/* round it must report in, 0 = none */
 	atomic_bool nmi_pending;	/* injected by the vCPU's own thread */
 	atomic_ullong stats[VCPU_STATS];
+	atomic_int tid;			/* the thread's, for a manager's /proc reads */
 };
 
 struct machine {
@@ -88,6 +89,7 @@ struct machine {
 	unsigned parked;
 	bool user_paused;
 	unsigned signals_seen;
+	atomic_bool reboot_on_poweroff;	/* an ACPI reboot asked: S5 is a reset */
 };
 
 /* Builds the whole VM from cfg, over guest memory mem_fd if >= 0 (see

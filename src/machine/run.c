@@ -271,6 +271,7 @@ static void *vcpu_main(void *arg)
 	struct machine *m = t->m;
 	sigset_t kick;
 
+	atomic_store(&t->tid, gettid());
 	sigemptyset(&kick);
 	sigaddset(&kick, SIG_VCPU_KICK);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);

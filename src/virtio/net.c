@@ -1,7 +1,8 @@
 /* virtio-net (virtio device id 1, spec 5.1) on a network backend:
  *   -s N,virtio-net,TAP[,mac=xx:xx:xx:xx:xx:xx][,mtu=N]   as in bhyve
- * (tap=NAME names the tap too; the config variables are bhyve's: backend,
- * mac, mtu).  Two queues, 0 receive and 1 transmit; no control queue.
+ * (tap=NAME names the tap too; tapfd=N uses a tap descriptor inherited from
+ * a manager, as backend "tapfd:N"; the config variables are bhyve's:
+ * backend, mac, mtu).  Two queues, 0 receive and 1 transmit; no control queue.
  *
  * The data path runs on one I/O thread per card, so a slow or busy
  * network never stalls a vCPU: a queue notify only records the kick and
@@ -868,6 +869,8 @@ struct errbuf {
 	size_t len;
 };
 
+#define TAPFD_PREFIX	"tapfd:"
+
 static int check_var(void *opaque, const char *name, const char *value,
 		     struct config_node *child)
 {
@@ -938,7 +941,7 @@ static int parse_node(struct config *cfg, const char *node, bool need_backend,
 static int legacy_item(struct config *cfg, const char *node, char *tok, bool *have_backend,
 		       char *err, size_t errlen)
 {
-	char *eq = strchr(tok, '='), var[256];
+	char *eq = strchr(tok, '='), var[256], fdspec[32];
 	const char *key = "backend", *val = tok;
 	int rc;
 
@@ -948,9 +951,14 @@ static int legacy_item(struct config *cfg, const char *node, char *tok, bool *ha
 		val = eq + 1;
 		if (!strcmp(key, "tap"))
 			key = "backend";
+		if (!strcmp(key, "tapfd")) {
+			snprintf(fdspec, sizeof(fdspec), "%s%.16s", TAPFD_PREFIX, val);
+			key = "backend";
+			val = fdspec;
+		}
 	} else if (*have_backend) {
 		snprintf(err, errlen, "virtio-net: unknown option \"%s\" (virtio-net takes TAP, "
-			 "mac=, mtu=)", tok);
+			 "tapfd=, mac=, mtu=)", tok);
 		return -EINVAL;
 	}
 	if (!strcmp(key, "backend")) {
@@ -1146,7 +1154,10 @@ static int net_init(struct pci_dev *dev, struct config *cfg, const char *node,
 
 	if (rc)
 		return rc;
-	rc = netbe_tap_open(p.backend, &be, why, sizeof(why));
+	if (!strncmp(p.backend, TAPFD_PREFIX, strlen(TAPFD_PREFIX)))
+		rc = netbe_tap_adopt(p.backend + strlen(TAPFD_PREFIX), &be, why, sizeof(why));
+	else
+		rc = netbe_tap_open(p.backend, &be, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "%s: virtio-net: %s", node, why);
 		return rc;
