@@ -15,8 +15,9 @@ DEPS_PKGS := libmd
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-unused-parameter
 XML_CFLAGS := $(shell pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2)
-CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(XML_CFLAGS) $(WARN) -fno-strict-aliasing -pthread
-LDLIBS  := -luring -lseccomp -lmd -ljson-c -lxml2 -pthread
+NL_CFLAGS := $(shell pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+CFLAGS_BASE := -std=c17 -D_GNU_SOURCE -Isrc $(XML_CFLAGS) $(NL_CFLAGS) $(WARN) -fno-strict-aliasing -pthread
+LDLIBS  := -luring -lseccomp -lmd -ljson-c -lxml2 -lnl-route-3 -lnl-3 -pthread
 
 ifeq ($(SAN),1)
 CFLAGS_MODE := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

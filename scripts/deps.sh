@@ -6,7 +6,8 @@
 #                           xmllint and libvirt0's domain.rng schemas...)
 #   scripts/deps.sh bench   + what bench/blk and bench/net copy into their guest (fio, iperf3)
 set -uo pipefail
-BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev libjson-c-dev libxml2-dev pkg-config)
+BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev libjson-c-dev libxml2-dev
+       libnl-3-dev libnl-route-3-dev pkg-config)
 DEMO=(qemu-system-x86 busybox-static cpio)
 TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3
       libxml2-utils libvirt0)

@@ -8,13 +8,12 @@
 #include "khyvesh/khyvesh.h"
 #include "virt/domain_xml.h"
 #include "virt/domstore.h"
+#include "virt/lifecycle.h"
 #include "virt/native.h"
 
 #define NATIVE_FORMAT	"bhyve-argv"
 
-/* A whole file (or stdin for "-") as a NUL-terminated buffer: 0, or
- * KHYVESH_FAIL after the error. */
-static int read_input(const char *path, size_t max, char **buf, size_t *len)
+int sh_read_input(const char *path, size_t max, char **buf, size_t *len)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "re") : stdin;
 	size_t cap = 4096, n = 0;
@@ -65,7 +64,7 @@ int cmd_define(struct sh_ctx *sh, const struct sh_args *a)
 	char err[1024] = "", *xml;
 	size_t len;
 
-	if (!c || read_input(file, KHV_XML_MAX_BYTES, &xml, &len))
+	if (!c || sh_read_input(file, KHV_XML_MAX_BYTES, &xml, &len))
 		return KHYVESH_FAIL;
 	if (khv_domain_define_xml(c, xml, len, &d, err, sizeof(err))) {
 		free(xml);
@@ -91,6 +90,30 @@ int cmd_undefine(struct sh_ctx *sh, const struct sh_args *a)
 	return KHYVESH_OK;
 }
 
+int sh_domain(struct sh_ctx *sh, const struct sh_args *a, char *name, struct khv_domain **out,
+	      bool *active)
+{
+	struct khv_conn *c = sh_conn(sh);
+	struct khv_domain *d = NULL;
+	char err[1024] = "";
+	bool on = false;
+
+	if (!c)
+		return KHYVESH_FAIL;
+	if (khv_domain_lookup_live(c, sh_opt(a, "domain"), &d, &on, err, sizeof(err)))
+		return sh_error("%s", err);
+	if (name)
+		snprintf(name, KHV_NAME_MAX, "%s", d->name);
+	if (active)
+		*active = on;
+	if (out)
+		*out = d;
+	else
+		khv_domain_free(d);
+	return KHYVESH_OK;
+}
+
+/* The running definition, or with --inactive the persistent one. */
 static struct khv_domain *lookup(struct sh_ctx *sh, const struct sh_args *a)
 {
 	struct khv_conn *c = sh_conn(sh);
@@ -99,6 +122,8 @@ static struct khv_domain *lookup(struct sh_ctx *sh, const struct sh_args *a)
 
 	if (!c)
 		return NULL;
+	if (!sh_flag(a, "inactive"))
+		return sh_domain(sh, a, NULL, &d, NULL) ? NULL : d;
 	if (khv_domain_lookup(c, sh_opt(a, "domain"), &d, err, sizeof(err))) {
 		sh_error("%s", err);
 		return NULL;
@@ -153,56 +178,52 @@ static int list_domains(struct sh_ctx *sh, struct khv_dom_entry **v)
 	return n;
 }
 
-/* The list entry of name: 0, or KHYVESH_FAIL after the error. */
-static int entry_of(struct sh_ctx *sh, const char *name, struct khv_dom_entry *out)
+const char *sh_state_name(enum khv_dom_state st)
 {
-	struct khv_dom_entry *v;
-	int n = list_domains(sh, &v);
-
-	if (n < 0)
-		return KHYVESH_FAIL;
-	for (int i = 0; i < n; i++)
-		if (!strcmp(v[i].name, name)) {
-			*out = v[i];
-			free(v);
-			return 0;
-		}
-	free(v);
-	return sh_error("failed to get domain '%s'", name);
+	return st == KHV_STATE_RUNNING ? "running" : st == KHV_STATE_PAUSED ? "paused" : "shut off";
 }
 
 int cmd_domstate(struct sh_ctx *sh, const struct sh_args *a)
 {
-	struct khv_dom_entry e;
+	char name[KHV_NAME_MAX];
+	enum khv_dom_state st;
 
-	if (entry_of(sh, sh_opt(a, "domain"), &e))
+	if (sh_domain(sh, a, name, NULL, NULL))
 		return KHYVESH_FAIL;
-	printf("%s\n\n", e.active ? "running" : "shut off");
+	khv_domain_get_state(sh->conn, name, &st);
+	printf("%s\n\n", sh_state_name(st));
 	return KHYVESH_OK;
 }
 
 int cmd_domid(struct sh_ctx *sh, const struct sh_args *a)
 {
-	struct khv_dom_entry e;
+	char name[KHV_NAME_MAX];
+	pid_t pid;
 
-	if (entry_of(sh, sh_opt(a, "domain"), &e))
+	if (sh_domain(sh, a, name, NULL, NULL))
 		return KHYVESH_FAIL;
-	if (e.active)
-		printf("%d\n\n", (int)e.pid);
+	if (khv_domain_running(sh->conn, name, &pid) == 0)
+		printf("%d\n\n", (int)pid);
 	else
 		printf("-\n\n");
 	return KHYVESH_OK;
 }
 
-static bool listed(const struct khv_dom_entry *e, bool all, bool inactive)
+static bool listed(struct sh_ctx *sh, const struct sh_args *a, const struct khv_dom_entry *e)
 {
+	bool all = sh_flag(a, "all"), inactive = sh_flag(a, "inactive"), on = false;
+
+	if (sh_flag(a, "autostart") || sh_flag(a, "no-autostart")) {
+		khv_domain_get_autostart(sh->conn, e->name, &on);
+		if (on != sh_flag(a, "autostart"))
+			return false;
+	}
 	return all || (inactive ? !e->active : e->active);
 }
 
 int cmd_list(struct sh_ctx *sh, const struct sh_args *a)
 {
-	bool all = sh_flag(a, "all"), inactive = sh_flag(a, "inactive"), json = sh_flag(a, "json");
-	bool names_only = sh_flag(a, "name");
+	bool json = sh_flag(a, "json"), names_only = sh_flag(a, "name");
 	struct khv_dom_entry *v;
 	int n = list_domains(sh, &v);
 
@@ -214,19 +235,23 @@ int cmd_list(struct sh_ctx *sh, const struct sh_args *a)
 		printf(" %-5s%-31s%s\n%s\n", "Id", "Name", "State",
 		       "-----------------------------------------------");
 	for (int i = 0, k = 0; i < n; i++) {
+		enum khv_dom_state st;
 		char id[16];
 
-		if (!listed(&v[i], all, inactive))
+		if (!listed(sh, a, &v[i]))
 			continue;
 		snprintf(id, sizeof(id), v[i].active ? "%d" : "-", (int)v[i].pid);
+		st = KHV_STATE_SHUTOFF;
+		if (v[i].active && !names_only)
+			khv_domain_get_state(sh->conn, v[i].name, &st);
 		if (json)
 			printf("%s{\"id\": %s, \"name\": \"%s\", \"state\": \"%s\", \"persistent\": %s}",
 			       k++ ? ", " : "", v[i].active ? id : "null", v[i].name,
-			       v[i].active ? "running" : "shut off", v[i].persistent ? "true" : "false");
+			       sh_state_name(st), v[i].persistent ? "true" : "false");
 		else if (names_only)
 			printf("%s\n", v[i].name);
 		else
-			printf(" %-5s%-31s%s\n", id, v[i].name, v[i].active ? "running" : "shut off");
+			printf(" %-5s%-31s%s\n", id, v[i].name, sh_state_name(st));
 	}
 	printf(json ? "]\n" : "\n");
 	free(v);
@@ -244,7 +269,7 @@ int cmd_domxml_from_native(struct sh_ctx *sh, const struct sh_args *a)
 	(void)sh;
 	if (strcmp(format, NATIVE_FORMAT))
 		return sh_error("unsupported config type %s (khyve reads %s)", format, NATIVE_FORMAT);
-	if (read_input(file, KHV_NATIVE_MAX_BYTES, &text, &len))
+	if (sh_read_input(file, KHV_NATIVE_MAX_BYTES, &text, &len))
 		return KHYVESH_FAIL;
 	rc = khv_domain_from_native(text, len, &d, err, sizeof(err));
 	free(text);
@@ -273,7 +298,7 @@ static struct khv_domain *to_native_def(struct sh_ctx *sh, const struct sh_args 
 		sh_error("command 'domxml-to-native' needs --xml FILE or --domain NAME");
 		return NULL;
 	}
-	if (read_input(file, KHV_XML_MAX_BYTES, &xml, &len))
+	if (sh_read_input(file, KHV_XML_MAX_BYTES, &xml, &len))
 		return NULL;
 	if (khv_domain_parse_xml(xml, len, &d, err, sizeof(err)))
 		sh_error("%s: %s", file, err);

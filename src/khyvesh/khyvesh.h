@@ -1,6 +1,7 @@
 /* khyvesh's parts: main.c (global options, the command table, dispatch),
  * host.c (commands about the connection and the host), domain.c (domain
- * definitions and conversions). */
+ * definitions and conversions), lifecycle.c (starting and stopping), info.c (reports on
+ * running domains). */
 #ifndef KHYVE_KHYVESH_H
 #define KHYVE_KHYVESH_H
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 
 #include "virt/conn.h"
+#include "virt/domstore.h"
 
 #define KHYVESH_OK	0
 #define KHYVESH_FAIL	1	/* virsh's only failure status */
@@ -32,6 +34,18 @@ struct khv_conn *sh_conn(struct sh_ctx *sh);
 /* "error: ..." on stderr, one line; returns KHYVESH_FAIL. */
 int sh_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The value of --name, or NULL; sh_flag: whether --name was given. */
+/* A whole file (or stdin for "-") as a NUL-terminated buffer: 0, or
+ * KHYVESH_FAIL after the error. */
+int sh_read_input(const char *path, size_t max, char **buf, size_t *len);
+/* The name of the domain --domain names (a name or UUID, defined or
+ * running) into name (KHV_NAME_MAX bytes), with *d its definition (the
+ * running one when it runs) unless d is NULL: 0, or KHYVESH_FAIL after
+ * the error. */
+struct khv_domain;
+int sh_domain(struct sh_ctx *sh, const struct sh_args *a, char *name, struct khv_domain **d,
+	      bool *active);
+/* "running", "paused", "shut off", as virsh says them. */
+const char *sh_state_name(enum khv_dom_state st);
 const char *sh_opt(const struct sh_args *a, const char *name);
 bool sh_flag(const struct sh_args *a, const char *name);
 
@@ -51,5 +65,25 @@ int cmd_domstate(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_list(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_domxml_from_native(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_domxml_to_native(struct sh_ctx *sh, const struct sh_args *a);
+
+int cmd_start(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_create(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_destroy(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_shutdown(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_reboot(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_reset(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_suspend(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_resume(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_autostart(struct sh_ctx *sh, const struct sh_args *a);
+
+int cmd_dominfo(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_vcpuinfo(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_cpu_stats(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_dommemstat(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domblkstat(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domifstat(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_domtime(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_inject_nmi(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_maxvcpus(struct sh_ctx *sh, const struct sh_args *a);
 
 #endif

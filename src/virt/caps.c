@@ -52,9 +52,7 @@ static void emulator_path(const struct khv_conn *c, char *out, size_t len)
 	snprintf(out, len, "/usr/bin/khyve");
 }
 
-/* vCPUs a domain may have: khyve's limit, lowered to KVM's when /dev/kvm
- * answers. */
-static unsigned max_vcpus(void)
+unsigned khv_conn_get_max_vcpus(const struct khv_conn *c)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), n = -1;
 
@@ -160,7 +158,7 @@ char *khv_conn_get_domain_capabilities(const struct khv_conn *c)
 		"  <cpu>\n    <mode name='host-passthrough' supported='yes'/>\n"
 		"    <mode name='maximum' supported='no'/>\n"
 		"    <mode name='host-model' supported='no'/>\n"
-		"    <mode name='custom' supported='no'/>\n  </cpu>\n", max_vcpus());
+		"    <mode name='custom' supported='no'/>\n  </cpu>\n", khv_conn_get_max_vcpus(c));
 	put_devices(f);
 	fputs("</domainCapabilities>\n", f);
 	return finish(f, &buf);

@@ -61,6 +61,10 @@ int khv_node_get_info(const struct khv_conn *c, struct khv_node_info *info);
 char *khv_conn_get_capabilities(const struct khv_conn *c);
 char *khv_conn_get_domain_capabilities(const struct khv_conn *c);
 
+/* virConnectGetMaxVcpus: khyve's limit, lowered to KVM's when /dev/kvm
+ * answers. */
+unsigned khv_conn_get_max_vcpus(const struct khv_conn *c);
+
 /* The khyve binary a connection starts: $KHYVE_BIN, else khyve next to
  * the running program, else "khyve" on $PATH. */
 const char *khv_conn_khyve_path(const struct khv_conn *c);

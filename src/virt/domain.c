@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 static void addr_unset(struct khv_pci_addr *a)
 {
@@ -80,4 +81,14 @@ void khv_domain_free(struct khv_domain *d)
 		free(d->filesystems[i].target);
 	}
 	free(d);
+}
+
+int khv_uuid_generate(struct khv_domain *d)
+{
+	if (getrandom(d->uuid, 16, 0) != 16)
+		return errno ? -errno : -EIO;
+	d->uuid[6] = (uint8_t)((d->uuid[6] & 0x0f) | 0x40);	/* version 4 */
+	d->uuid[8] = (uint8_t)((d->uuid[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
+	d->has_uuid = true;
+	return 0;
 }

@@ -59,6 +59,7 @@ struct khv_net {
 	bool has_mac;
 	uint8_t mac[6];
 	struct khv_pci_addr addr;
+	int tap_fd;			/* > 0: the tap khyve inherits (start only) */
 };
 
 enum khv_chr_type {
@@ -133,6 +134,8 @@ void khv_domain_free(struct khv_domain *d);
 /* strdup that records ENOMEM: returns 0 or -ENOMEM; *dst gets the copy
  * (an earlier value is freed). */
 int khv_strset(char **dst, const char *src);
+/* Gives d a random (version 4) UUID: 0 or -errno. */
+int khv_uuid_generate(struct khv_domain *d);
 /* The 36-character text form of a UUID, lower case. */
 void khv_uuid_format(const uint8_t uuid[16], char out[37]);
 

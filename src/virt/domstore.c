@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "vmmctl/vmmctl.h"
 
 #define XML_SUFFIX	".xml"
+#define LIVE_DIR	".domains"	/* in the run directory: no VM name starts with '.' */
 
 /* ---- paths and the lock ---- */
 
@@ -142,6 +142,8 @@ static int stored_names(const struct khv_conn *c, char (**names)[KHV_NAME_MAX])
 	return (int)n;
 }
 
+static int autostart_path(const struct khv_conn *c, const char *name, char *buf, size_t len);
+
 /* ---- define / undefine ---- */
 
 static int write_file(const char *path, const char *text, char *err, size_t errlen)
@@ -211,13 +213,8 @@ static int store(struct khv_conn *c, struct khv_domain *d, char *err, size_t err
 	char path[PATH_MAX + 80], *text = NULL;
 	int rc;
 
-	if (!d->has_uuid) {
-		if (getrandom(d->uuid, 16, 0) != 16)
-			return -errno;
-		d->uuid[6] = (uint8_t)((d->uuid[6] & 0x0f) | 0x40);	/* version 4 */
-		d->uuid[8] = (uint8_t)((d->uuid[8] & 0x3f) | 0x80);	/* RFC 4122 */
-		d->has_uuid = true;
-	}
+	if (!d->has_uuid && (rc = khv_uuid_generate(d)))
+		return rc;
 	if (dom_path(c, d->name, path, sizeof(path)))
 		return -ENAMETOOLONG;
 	if ((rc = khv_domain_format_xml(d, &text)))
@@ -268,6 +265,8 @@ int khv_domain_undefine(struct khv_conn *c, const char *name, char *err, size_t 
 	if ((lock = store_lock(c, true, err, errlen)) < 0)
 		return lock;
 	rc = unlink(path) < 0 ? -errno : 0;
+	if (!rc && !autostart_path(c, name, path, sizeof(path)))
+		unlink(path);		/* the flag goes with the definition */
 	store_unlock(lock);
 	if (rc == -ENOENT)
 		snprintf(err, errlen, "failed to get domain '%s'", name);
@@ -410,4 +409,200 @@ int khv_domain_list(struct khv_conn *c, struct khv_dom_entry **out, char *err, s
 	qsort(v, count, sizeof(*v), entry_cmp);
 	*out = v;
 	return (int)count;
+}
+
+/* ---- running domains: khyve's registry and the live definitions ---- */
+
+int khv_domain_running(struct khv_conn *c, const char *name, pid_t *pid)
+{
+	struct vmmctl_entry e;
+	struct vmmctl *reg;
+	char why[8];
+	struct stat st;
+	int rc;
+
+	if (stat(c->run_dir, &st) < 0 || vmmctl_open(c->run_dir, 0, &reg, why, sizeof(why)))
+		return -ESRCH;
+	rc = vmmctl_lookup(reg, name, &e);
+	vmmctl_close(reg);
+	if (rc || !e.running)
+		return -ESRCH;
+	if (pid)
+		*pid = e.pid;
+	return 0;
+}
+
+static int live_path(const struct khv_conn *c, const char *name, char *buf, size_t len)
+{
+	return snprintf(buf, len, "%s/" LIVE_DIR "/%s%s", c->run_dir, name, XML_SUFFIX) < (int)len
+		? 0 : -ENAMETOOLONG;
+}
+
+int khv_live_lock(struct khv_conn *c, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 32];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/" LIVE_DIR, c->run_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if ((mkdir(c->run_dir, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(path, 0700) < 0 && errno != EEXIST)) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return rc;
+	}
+	strcat(path, "/.lock");
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+void khv_live_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+int khv_live_save(struct khv_conn *c, const struct khv_domain *d, char *err, size_t errlen)
+{
+	char path[PATH_MAX + 96], *text = NULL;
+	int rc;
+
+	if (live_path(c, d->name, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	if ((rc = khv_domain_format_xml(d, &text))) {
+		snprintf(err, errlen, "formatting the live definition: %s", strerror(-rc));
+		return rc;
+	}
+	rc = write_file(path, text, err, errlen);
+	free(text);
+	return rc;
+}
+
+void khv_live_remove(struct khv_conn *c, const char *name)
+{
+	char path[PATH_MAX + 96];
+
+	if (!live_path(c, name, path, sizeof(path)))
+		unlink(path);
+}
+
+/* The live definition of a running name, else -ENOENT. */
+static int live_load(struct khv_conn *c, const char *name, struct khv_domain **out,
+		     char *err, size_t errlen)
+{
+	char path[PATH_MAX + 96], why[512] = "", *xml = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (khv_domain_running(c, name, NULL) || live_path(c, name, path, sizeof(path)))
+		return -ENOENT;
+	if ((rc = file_read_all(path, KHV_XML_MAX_BYTES, (void **)&xml, &len)))
+		return rc;
+	rc = khv_domain_parse_xml(xml, len, out, why, sizeof(why));
+	free(xml);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, why);
+	return rc;
+}
+
+int khv_domain_lookup_live(struct khv_conn *c, const char *key, struct khv_domain **out,
+			   bool *active, char *err, size_t errlen)
+{
+	struct khv_domain *d = NULL;
+	int rc = khv_domain_lookup(c, key, &d, err, errlen);
+	const char *name = rc ? key : d->name;
+
+	if (rc && rc != -ENOENT)
+		return rc;
+	if (strlen(name) < KHV_NAME_MAX && !strchr(name, '/') && name[0] != '.') {
+		struct khv_domain *live = NULL;
+		int lrc = live_load(c, name, &live, err, errlen);
+
+		if (lrc == 0) {
+			khv_domain_free(d);
+			*out = live;
+			*active = true;
+			return 0;
+		}
+		if (lrc != -ENOENT) {
+			khv_domain_free(d);
+			return lrc;
+		}
+	}
+	if (rc)
+		return rc;	/* err already says "failed to get domain" */
+	*active = khv_domain_running(c, d->name, NULL) == 0;
+	*out = d;
+	return 0;
+}
+
+/* ---- autostart: <config_dir>/autostart/<name>.xml -> ../domains/<name>.xml ---- */
+
+static int autostart_path(const struct khv_conn *c, const char *name, char *buf, size_t len)
+{
+	if (strlen(name) >= KHV_NAME_MAX || strchr(name, '/') || name[0] == '.')
+		return -EINVAL;
+	return snprintf(buf, len, "%s/autostart/%s%s", c->config_dir, name, XML_SUFFIX) <
+	       (int)len ? 0 : -ENAMETOOLONG;
+}
+
+bool khv_domain_is_persistent(struct khv_conn *c, const char *name)
+{
+	char path[PATH_MAX + 80];
+
+	return strlen(name) < KHV_NAME_MAX && !strchr(name, '/') && name[0] != '.' &&
+	       !dom_path(c, name, path, sizeof(path)) && access(path, F_OK) == 0;
+}
+
+int khv_domain_get_autostart(struct khv_conn *c, const char *name, bool *on)
+{
+	char path[PATH_MAX + 96];
+	struct stat st;
+
+	*on = false;
+	if (autostart_path(c, name, path, sizeof(path)))
+		return -EINVAL;
+	*on = stat(path, &st) == 0;	/* a link to a definition that is gone counts not */
+	return 0;
+}
+
+int khv_domain_set_autostart(struct khv_conn *c, const char *name, bool on, char *err,
+			     size_t errlen)
+{
+	char path[PATH_MAX + 96], target[KHV_NAME_MAX + 32];
+	int lock, rc = 0;
+
+	if (!khv_domain_is_persistent(c, name) || autostart_path(c, name, path, sizeof(path))) {
+		snprintf(err, errlen, "cannot set autostart for transient domain '%s' (or it does "
+			 "not exist)", name);
+		return -ENOENT;
+	}
+	if ((lock = store_lock(c, true, err, errlen)) < 0)
+		return lock;
+	snprintf(target, sizeof(target), "../domains/%s%s", name, XML_SUFFIX);
+	if (on) {
+		char *slash = strrchr(path, '/');
+
+		*slash = '\0';
+		if (mkdir(path, c->system ? 0755 : 0700) < 0 && errno != EEXIST)
+			rc = -errno;
+		*slash = '/';
+		if (!rc && symlink(target, path) < 0 && errno != EEXIST)
+			rc = -errno;
+	} else if (unlink(path) < 0 && errno != ENOENT) {
+		rc = -errno;
+	}
+	store_unlock(lock);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	return rc;
 }

@@ -44,4 +44,33 @@ struct khv_dom_entry {
  * negative errno; *out malloc'd. */
 int khv_domain_list(struct khv_conn *c, struct khv_dom_entry **out, char *err, size_t errlen);
 
+/* Whether name has a stored definition. */
+bool khv_domain_is_persistent(struct khv_conn *c, const char *name);
+/* The autostart flag of a persistent domain (virDomainGet/SetAutostart):
+ * a link <config_dir>/autostart/<name>.xml to its definition, as
+ * libvirt keeps it.  With no daemon to act on it at boot, the flag is
+ * for whatever starts khyve's domains then (khyvesh list --autostart). */
+int khv_domain_get_autostart(struct khv_conn *c, const char *name, bool *on);
+int khv_domain_set_autostart(struct khv_conn *c, const char *name, bool on, char *err,
+			     size_t errlen);
+
+/* Whether khyve's registry holds name with a live process: 0 (*pid its
+ * holder, the monitor) or -ESRCH. */
+int khv_domain_running(struct khv_conn *c, const char *name, pid_t *pid);
+
+/* The definition a running domain was started with, its taps and PCI
+ * addresses filled in: <run_dir>/.domains/<name>.xml, written by start
+ * and removed by destroy.  One left by a VM that ended on its own is
+ * never read (the registry says it is not running) and the next start
+ * replaces it.  khv_live_lock serialises starts (an fd, or -errno). */
+int khv_live_lock(struct khv_conn *c, char *err, size_t errlen);
+void khv_live_unlock(int fd);
+int khv_live_save(struct khv_conn *c, const struct khv_domain *d, char *err, size_t errlen);
+void khv_live_remove(struct khv_conn *c, const char *name);
+/* The running definition of key (a name or a UUID) when it runs, else
+ * the persistent one: 0 with *active set, or -ENOENT ("failed to get
+ * domain") or another -errno, err set. */
+int khv_domain_lookup_live(struct khv_conn *c, const char *key, struct khv_domain **out,
+			   bool *active, char *err, size_t errlen);
+
 #endif

@@ -1295,17 +1295,22 @@ static int add_net(const struct khv_net *net, unsigned i, const char *tap, const
 		   struct argv_out *a, const struct errbuf *e)
 {
 	const uint8_t *m = net->mac;
+	char backend[IFNAME_MAX + 16];
 
 	if (!tap_ok(tap))
 		return fail(e, -EINVAL, "interface %u: tap name \"%s\": %s", i + 1, tap, tap_rule);
 	if (net->has_mac && !mac_usable(m))
 		return fail(e, -EINVAL, "interface %u: the MAC address is multicast or zero", i + 1);
 	add(a, "-s");
-	if (net->has_mac)
-		add(a, "%s,virtio-net,%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", at, tap, m[0], m[1],
-		    m[2], m[3], m[4], m[5]);
+	if (net->tap_fd > 0)
+		snprintf(backend, sizeof(backend), "tapfd=%d", net->tap_fd);
 	else
-		add(a, "%s,virtio-net,%s", at, tap);
+		snprintf(backend, sizeof(backend), "%s", tap);
+	if (net->has_mac)
+		add(a, "%s,virtio-net,%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", at, backend, m[0],
+		    m[1], m[2], m[3], m[4], m[5]);
+	else
+		add(a, "%s,virtio-net,%s", at, backend);
 	return 0;
 }
 
@@ -1551,6 +1556,27 @@ static int build_argv(const struct khv_domain *d, const char *khyve, struct argv
 	if ((rc = add_serials(d, a, e)))
 		return rc;
 	add_tail(d, a);
+	return 0;
+}
+
+int khv_domain_assign_addresses(struct khv_domain *d, char *err, size_t errlen)
+{
+	struct errbuf e = { err, errlen };
+	struct plan p;
+	int rc = plan_addresses(d, &p, &e);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < d->ndisks; i++)
+		d->disks[i].addr = p.disk[i];
+	for (unsigned i = 0; i < d->nnets; i++)
+		d->nets[i].addr = p.net[i];
+	if (d->nchannels) {
+		d->channel_addr = p.console;
+		d->channel_addr_set = true;
+	}
+	if (d->rng)
+		d->rng_addr = p.rng;
 	return 0;
 }
 

@@ -8,7 +8,8 @@
  * and errors of libvirt's bhyve driver (bhyve_parse_command.c) unless
  * khyve deliberately differs, which tests/unit/test_native.c's table
  * lists.  To native: the khyve command line that starting the domain runs
- * (monitor mode, the taps named as given or "tapN" placeholders). */
+ * (monitor mode, the taps named as given or "tapN" placeholders, or
+ * tapfd=N for an interface whose tap the manager opened). */
 #ifndef KHYVE_VIRT_NATIVE_H
 #define KHYVE_VIRT_NATIVE_H
 
@@ -31,6 +32,11 @@ int khv_domain_from_native(const char *text, size_t len, struct khv_domain **out
 int khv_domain_to_argv(const struct khv_domain *d, const char *khyve, char ***argv_out,
 		       char *err, size_t errlen);
 void khv_argv_free(char **argv);
+/* Gives every device without a PCI address the one the command line
+ * would (libvirt fills addresses in the same way), so a running domain's
+ * definition says where each disk and interface is.  0 or -EINVAL with
+ * err set. */
+int khv_domain_assign_addresses(struct khv_domain *d, char *err, size_t errlen);
 /* The argv as one shell-quoted line (what domxml-to-native prints);
  * malloc'd, NULL on ENOMEM. */
 char *khv_argv_to_text(char *const *argv);
