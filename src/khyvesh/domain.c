@@ -221,39 +221,73 @@ static bool listed(struct sh_ctx *sh, const struct sh_args *a, const struct khv_
 	return all || (inactive ? !e->active : e->active);
 }
 
+/* One row of list: the id text and the state, for the table's widths. */
+struct list_row {
+	const struct khv_dom_entry *e;
+	char id[16];
+	enum khv_dom_state st;
+};
+
+static void print_table(const struct list_row *r, unsigned n)
+{
+	int wid = 2, wname = 4;
+
+	/* Columns as wide as their widest cell, 3 spaces apart (virsh's table). */
+	for (unsigned i = 0; i < n; i++) {
+		wid = (int)strlen(r[i].id) > wid ? (int)strlen(r[i].id) : wid;
+		wname = (int)strlen(r[i].e->name) > wname ? (int)strlen(r[i].e->name) : wname;
+	}
+	printf(" %-*s   %-*s   %s\n", wid, "Id", wname, "Name", "State");
+	for (int i = 0; i < wid + wname + 16; i++)
+		putchar('-');
+	putchar('\n');
+	for (unsigned i = 0; i < n; i++)
+		printf(" %-*s   %-*s   %s\n", wid, r[i].id, wname, r[i].e->name,
+		       sh_state_name(r[i].st));
+}
+
 int cmd_list(struct sh_ctx *sh, const struct sh_args *a)
 {
 	bool json = sh_flag(a, "json"), names_only = sh_flag(a, "name");
 	struct khv_dom_entry *v;
+	struct list_row *rows;
 	int n = list_domains(sh, &v);
+	unsigned k = 0;
 
 	if (n < 0)
 		return KHYVESH_FAIL;
-	if (json)
-		printf("[");
-	else if (!names_only)
-		printf(" %-5s%-31s%s\n%s\n", "Id", "Name", "State",
-		       "-----------------------------------------------");
-	for (int i = 0, k = 0; i < n; i++) {
-		enum khv_dom_state st;
-		char id[16];
+	if (!(rows = calloc((size_t)n + 1, sizeof(*rows)))) {
+		free(v);
+		return sh_error("out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		struct list_row *r = &rows[k];
 
 		if (!listed(sh, a, &v[i]))
 			continue;
-		snprintf(id, sizeof(id), v[i].active ? "%d" : "-", (int)v[i].pid);
-		st = KHV_STATE_SHUTOFF;
+		r->e = &v[i];
+		snprintf(r->id, sizeof(r->id), v[i].active ? "%d" : "-", (int)v[i].pid);
+		r->st = KHV_STATE_SHUTOFF;
 		if (v[i].active && !names_only)
-			khv_domain_get_state(sh->conn, v[i].name, &st);
-		if (json)
-			printf("%s{\"id\": %s, \"name\": \"%s\", \"state\": \"%s\", \"persistent\": %s}",
-			       k++ ? ", " : "", v[i].active ? id : "null", v[i].name,
-			       sh_state_name(st), v[i].persistent ? "true" : "false");
-		else if (names_only)
-			printf("%s\n", v[i].name);
-		else
-			printf(" %-5s%-31s%s\n", id, v[i].name, sh_state_name(st));
+			khv_domain_get_state(sh->conn, v[i].name, &r->st);
+		k++;
 	}
-	printf(json ? "]\n" : "\n");
+	if (json) {
+		printf("[");
+		for (unsigned i = 0; i < k; i++)
+			printf("%s{\"id\": %s, \"name\": \"%s\", \"state\": \"%s\", \"persistent\": %s}",
+			       i ? ", " : "", rows[i].e->active ? rows[i].id : "null", rows[i].e->name,
+			       sh_state_name(rows[i].st), rows[i].e->persistent ? "true" : "false");
+		printf("]\n");
+	} else if (names_only) {
+		for (unsigned i = 0; i < k; i++)
+			printf("%s\n", rows[i].e->name);
+		printf("\n");
+	} else {
+		print_table(rows, k);
+		printf("\n");
+	}
+	free(rows);
 	free(v);
 	return KHYVESH_OK;
 }
