@@ -1,7 +1,7 @@
 /* khyvesh's parts: main.c (global options, the command table, dispatch),
  * host.c (commands about the connection and the host), domain.c (domain
  * definitions and conversions), lifecycle.c (starting and stopping), info.c (reports on
- * running domains). */
+ * running domains), console.c (the serial console). */
 #ifndef KHYVE_KHYVESH_H
 #define KHYVE_KHYVESH_H
 
@@ -75,6 +75,10 @@ int cmd_reset(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_suspend(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_resume(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_autostart(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_console(struct sh_ctx *sh, const struct sh_args *a);
+/* Attaches the terminal to the running domain's serial port (devname
+ * serialN / console0, NULL: com1): KHYVESH_OK or KHYVESH_FAIL. */
+int sh_attach_console(struct sh_ctx *sh, const char *name, const char *devname);
 
 int cmd_dominfo(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_vcpuinfo(struct sh_ctx *sh, const struct sh_args *a);

@@ -17,7 +17,7 @@ int cmd_start(struct sh_ctx *sh, const struct sh_args *a)
 	if (khv_domain_start(sh->conn, name, NULL, err, sizeof(err)))
 		return sh_error("failed to start domain '%s': %s", name, err);
 	printf("Domain '%s' started\n\n", name);
-	return KHYVESH_OK;
+	return sh_flag(a, "console") ? sh_attach_console(sh, name, NULL) : KHYVESH_OK;
 }
 
 int cmd_create(struct sh_ctx *sh, const struct sh_args *a)
@@ -35,7 +35,7 @@ int cmd_create(struct sh_ctx *sh, const struct sh_args *a)
 	if (rc)
 		return sh_error("failed to create domain from %s: %s", file, err);
 	printf("Domain '%s' created from %s\n\n", name, file);
-	return KHYVESH_OK;
+	return sh_flag(a, "console") ? sh_attach_console(sh, name, NULL) : KHYVESH_OK;
 }
 
 int cmd_destroy(struct sh_ctx *sh, const struct sh_args *a)

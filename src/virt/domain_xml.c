@@ -944,8 +944,11 @@ static int chr_source(struct pctx *p, xmlNode *n, void *obj)
 		return rc;
 	switch (s->type) {
 	case KHV_CHR_PTY:
-		/* A running guest's pty (virsh dumpxml): state, not configuration. */
-		return ATTRS(p, n, "path");
+		/* A running guest's pty (virsh dumpxml): state, which start
+		 * replaces and the command line never uses. */
+		if ((rc = ATTRS(p, n, "path")) || !path)
+			return rc;
+		return set_str(p, &s->path, path);
 	case KHV_CHR_FILE:
 		if ((rc = ATTRS(p, n, "path")) || (rc = need_path(p, n, "file", path, SIZE_MAX)))
 			return rc;
@@ -1856,6 +1859,10 @@ static void fmt_net(struct out *o, const struct khv_net *k)
 static void fmt_chr_source(struct out *o, const struct khv_serial *s)
 {
 	switch (s->type) {
+	case KHV_CHR_PTY:
+		if (!s->path)
+			return;
+		__attribute__((fallthrough));	/* a running domain's pty */
 	case KHV_CHR_FILE:
 		tag(o, 3, "source");
 		at(o, "path", s->path);

@@ -593,3 +593,34 @@ int khv_domain_create_xml(struct khv_conn *c, const char *xml, size_t len, char 
 	khv_domain_free(d);
 	return rc;
 }
+
+/* ---- the serial console ---- */
+
+/* The pty khyve opened for com<port> in its latest boot: it logs
+ * "khyve: NAME: comN: /dev/pts/M" each time the VM process opens it, and
+ * a monitor's VM process (so the pty) is new after every guest reboot. */
+int khv_domain_pty_path(struct khv_conn *c, const char *name, unsigned port, char *buf,
+			size_t len)
+{
+	char path[PATH_MAX + KHV_NAME_MAX + 8], line[512], want[KHV_NAME_MAX + 32];
+	size_t wlen;
+	FILE *f;
+	int rc = -ENOENT;
+
+	if (snprintf(path, sizeof(path), "%s/%s.log", c->log_dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	if (!(f = fopen(path, "re")))
+		return -errno;
+	wlen = (size_t)snprintf(want, sizeof(want), "khyve: %s: com%u: /dev/pts/", name, port + 1);
+	while (fgets(line, sizeof(line), f)) {
+		if (strstr(line, ": starting up: "))
+			rc = -ENOENT;	/* a new start: earlier ptys are gone */
+		if (strncmp(line, want, wlen))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(buf, len, "%s", line + wlen - strlen("/dev/pts/"));
+		rc = 0;
+	}
+	fclose(f);
+	return rc;
+}

@@ -63,6 +63,11 @@ int khv_domain_set_time(struct khv_conn *c, const char *name, long long seconds,
 /* Shut off, running or paused (from the VM when it runs). */
 int khv_domain_get_state(struct khv_conn *c, const char *name, enum khv_dom_state *state);
 
+/* The pty of a running domain's serial com<port+1> (port 0 = com1), as its
+ * latest boot opened it: 0, or -ENOENT. */
+int khv_domain_pty_path(struct khv_conn *c, const char *name, unsigned port, char *buf,
+			size_t len);
+
 /* A connection to a running domain's control socket, for calls that
  * read a reply (stats).  khv_domctl_call: 0, or the VM's refusal or a
  * transport failure as -errno with err set; rep's pointers stay valid

@@ -171,6 +171,20 @@ for n in c d t; do ok destroy "$P-$n"; nothing_left "$P-$n"; done
 ok list --all --name
 grep -qE "^$P-(c|t)$" "$OUT" && fail "a destroyed transient domain is still listed: $(cat "$OUT")"
 
+# ---- the serial console on a pty: what the guest wrote before, then an answer ----
+domain "$P-e" echo 1 "<serial type='pty'><target port='0'/></serial>"
+ok create "$TMP/$P-e.xml"
+(printf 'hello\n'; sleep 1) | timeout 20 "$SH" "${SH_PRE[@]}" console "$P-e" >"$TMP/con" 2>&1 ||
+	fail "console: $(cat "$TMP/con")"
+tr -d '\r' <"$TMP/con" | grep -q '^echo: ready$' && tr -d '\r' <"$TMP/con" | grep -q '^HELLO$' ||
+	fail "console did not show the guest's output and answer: $(cat "$TMP/con")"
+refused "domain '$VMB' is not running" console "$VMB"
+for _ in $(seq 50); do
+	"$SH" "${SH_PRE[@]}" domstate "$P-e" >/dev/null 2>&1 || break	# powered off: gone
+	sleep 0.1
+done
+refused "failed to get domain '$P-e'" domstate "$P-e"
+
 # ---- taps on a bridge (root) ----
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip link add "kb$$" type bridge 2>/dev/null; then
 	BR=kb$$
