@@ -879,8 +879,8 @@ static int check_var(void *opaque, const char *name, const char *value,
 	for (size_t i = 0; i < sizeof(net_vars) / sizeof(net_vars[0]); i++)
 		if (!strcmp(name, net_vars[i]) && !child)
 			return 0;
-	snprintf(err->buf, err->len, "unknown option \"%s\" (virtio-net takes TAP, mac=, mtu=)",
-		 name);
+	snprintf(err->buf, err->len, "unknown option \"%s\" (virtio-net takes TAP, tapfd=, mac=, "
+		 "mtu=)", name);
 	return -EINVAL;
 }
 
@@ -1317,7 +1317,7 @@ static int net_restore(struct pci_dev *dev, struct snap_cursor *c, char *err, si
 
 const struct pci_devemu virtio_net_emu = {
 	.name = "virtio-net",
-	.help = "virtio network card on a tap (TAP[,mac=xx:xx:xx:xx:xx:xx][,mtu=N])",
+	.help = "virtio network card on a tap (TAP|tapfd=N[,mac=xx:xx:xx:xx:xx:xx][,mtu=N])",
 	.legacy_config = net_legacy_config,
 	.init = net_init,
 	.destroy = net_destroy,

@@ -783,6 +783,39 @@ static void test_to_argv_addresses(void **state)
 	khv_domain_free(d);
 }
 
+/* What start runs: addresses assigned into the definition (the same ones
+ * the command line would pick), taps passed as descriptors. */
+static void test_to_argv_started(void **state)
+{
+	static const char *const want[] = {
+		"/usr/bin/khyve", "-M", "-c", "1", "-m", "512M", "-s", "0,hostbridge",
+		"-s", "2,virtio-blk,/d.img", "-s", "4,virtio-net,tapfd=7",
+		"-s", "3,virtio-net,tapfd=9,mac=52:54:00:00:00:02", "-s", "5,virtio-rnd",
+		"-s", "31,lpc", "-o", "boot.kernel=/boot/vmlinuz", "linux0", NULL,
+	};
+	struct khv_domain *d = base_def();
+
+	d->ndisks = 1;
+	assert_int_equal(khv_strset(&d->disks[0].source, "/d.img"), 0);
+	d->nnets = 2;
+	d->nets[1].addr = (struct khv_pci_addr){ 3, 0 };
+	d->nets[1].has_mac = true;
+	memcpy(d->nets[1].mac, (uint8_t[]){ 0x52, 0x54, 0, 0, 0, 2 }, 6);
+	d->rng = true;
+	assert_int_equal(khv_domain_assign_addresses(d, err, sizeof(err)), 0);
+	assert_int_equal(d->disks[0].addr.slot, 2);
+	assert_int_equal(d->nets[0].addr.slot, 4);
+	assert_int_equal(d->nets[1].addr.slot, 3);
+	assert_int_equal(d->rng_addr.slot, 5);
+	d->nets[0].tap_fd = 7;
+	d->nets[1].tap_fd = 9;
+	expect_argv(d, want);
+	/* Assigned again: nothing moves. */
+	assert_int_equal(khv_domain_assign_addresses(d, err, sizeof(err)), 0);
+	assert_int_equal(d->nets[0].addr.slot, 4);
+	khv_domain_free(d);
+}
+
 typedef void mutate_fn(struct khv_domain *d);
 
 static void no_kernel(struct khv_domain *d) { khv_strset(&d->kernel, NULL); }
@@ -1003,6 +1036,7 @@ int main(void)
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_to_argv_full),
+		cmocka_unit_test(test_to_argv_started),
 		cmocka_unit_test(test_to_argv_addresses),
 		cmocka_unit_test(test_to_argv_errors),
 		cmocka_unit_test(test_round_trips),
