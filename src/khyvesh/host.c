@@ -115,3 +115,24 @@ int cmd_domcapabilities(struct sh_ctx *sh, const struct sh_args *a)
 		return sh_error("unsupported arch '%s' (khyve runs x86_64)", arch);
 	return print_xml(khv_conn_get_domain_capabilities(c), "domain capabilities");
 }
+
+int cmd_cpu_models(struct sh_ctx *sh, const struct sh_args *a)
+{
+	const char *arch = sh_opt(a, "arch"), *names[16];
+	struct khv_conn *c = sh_conn(sh);
+	bool usable[16], all = sh_flag(a, "all");
+	char err[512] = "";
+	int n;
+
+	if (!c)
+		return KHYVESH_FAIL;
+	if (strcmp(arch, "x86_64"))
+		return sh_error("arch '%s': khyve runs x86_64 guests", arch);
+	if ((n = khv_conn_get_cpu_models(c, names, usable, 16, err, sizeof(err))) < 0)
+		return sh_error("%s", err);
+	for (int i = 0; i < n; i++)
+		if (all || usable[i])
+			printf("%s\n", names[i]);
+	printf("\n");
+	return KHYVESH_OK;
+}

@@ -55,6 +55,7 @@ int cmd_hostname(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_nodeinfo(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_capabilities(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_domcapabilities(struct sh_ctx *sh, const struct sh_args *a);
+int cmd_cpu_models(struct sh_ctx *sh, const struct sh_args *a);
 
 int cmd_define(struct sh_ctx *sh, const struct sh_args *a);
 int cmd_undefine(struct sh_ctx *sh, const struct sh_args *a);

@@ -22,6 +22,7 @@
 #include "lib/evloop.h"
 #include "lib/log.h"
 #include "machine/uuid.h"
+#include "vmm/cpumodel.h"
 
 #define MEM_ALIGN	(2ULL << 20)
 
@@ -131,6 +132,20 @@ static int read_cpuset(struct machine *m, unsigned vcpu, cpu_set_t *set, bool *p
 	return rc;
 }
 
+/* cpu.model: a named model (vmm/cpumodel.h); "host" is the default. */
+static int read_cpu_model(struct machine *m)
+{
+	const char *name = config_get(m->cfg, "cpu.model");
+
+	if (!name)
+		return 0;
+	if (!(m->params.cpu_model = cpumodel_find(name))) {
+		log_error("cpu.model=%s: unknown CPU model (khyve has %s)", name, cpumodel_names());
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int read_params(struct machine *m)
 {
 	bool strictmsr = true, use_localtime = true;
@@ -158,6 +173,8 @@ static int read_params(struct machine *m)
 	if (rc)
 		return rc;
 	m->params.ignore_unknown_msrs = !strictmsr;
+	if ((rc = read_cpu_model(m)))
+		return rc;
 	m->rtc_utc = !use_localtime;
 	uuid = config_get(m->cfg, "uuid");
 	if (uuid && uuid_parse_str(uuid, m->uuid)) {

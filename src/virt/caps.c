@@ -13,6 +13,7 @@
 
 #include "cli/options.h"
 #include "virt/conn.h"
+#include "vmm/cpumodel.h"
 
 /* Text for XML character data and attribute values. */
 static void put_escaped(FILE *f, const char *s)
@@ -141,6 +142,77 @@ static void put_devices(FILE *f)
 	fputs("    </rng>\n    <filesystem supported='no'/>\n  </devices>\n", f);
 }
 
+/* KVM_GET_SUPPORTED_CPUID of this host: malloc'd, or NULL with errno. */
+static struct kvm_cpuid2 *supported_cpuid(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), e = 0;
+
+	if (fd < 0)
+		return NULL;
+	for (unsigned n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+
+		if (!c) {
+			e = ENOMEM;
+			break;
+		}
+		c->nent = n;
+		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			close(fd);
+			return c;
+		}
+		e = errno;
+		free(c);
+		if (e != E2BIG)
+			break;
+	}
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
+int khv_conn_get_cpu_models(const struct khv_conn *c, const char **names, bool *usable,
+			    unsigned max, char *err, size_t errlen)
+{
+	struct kvm_cpuid2 *cpuid = supported_cpuid();
+	unsigned n = 0;
+
+	(void)c;
+	if (!cpuid) {
+		int e = errno;
+
+		snprintf(err, errlen, "/dev/kvm: %s (KVM's CPUID decides which models work)",
+			 strerror(e));
+		return -e;
+	}
+	for (unsigned i = 1; i < cpumodel_count() && n < max; i++) {
+		const char *missing, *name = cpumodel_name_at(i);
+
+		names[n] = name;
+		usable[n++] = cpumodel_check(cpumodel_find(name), cpuid, &missing) == 0;
+	}
+	free(cpuid);
+	return (int)n;
+}
+
+static void put_cpu_modes(const struct khv_conn *c, FILE *f)
+{
+	const char *names[16];
+	bool usable[16];
+	char why[256];
+	int n = khv_conn_get_cpu_models(c, names, usable, 16, why, sizeof(why));
+
+	fputs("  <cpu>\n    <mode name='host-passthrough' supported='yes'/>\n"
+	      "    <mode name='maximum' supported='no'/>\n"
+	      "    <mode name='host-model' supported='no'/>\n", f);
+	fprintf(f, "    <mode name='custom' supported='yes'>\n");
+	/* Without /dev/kvm nobody can tell which models run: "unknown". */
+	for (unsigned i = 0; i < cpumodel_count() - 1; i++)
+		fprintf(f, "      <model usable='%s' vendor='unknown'>%s</model>\n",
+			n < 0 ? "unknown" : usable[i] ? "yes" : "no", cpumodel_name_at(i + 1));
+	fputs("    </mode>\n  </cpu>\n", f);
+}
+
 char *khv_conn_get_domain_capabilities(const struct khv_conn *c)
 {
 	char emu[PATH_MAX], *buf = NULL;
@@ -154,11 +226,9 @@ char *khv_conn_get_domain_capabilities(const struct khv_conn *c)
 	put_escaped(f, emu);
 	fprintf(f, "</path>\n  <domain>kvm</domain>\n  <arch>x86_64</arch>\n"
 		"  <vcpu max='%u'/>\n  <iothreads supported='no'/>\n"
-		"  <os supported='yes'>\n    <loader supported='no'/>\n  </os>\n"
-		"  <cpu>\n    <mode name='host-passthrough' supported='yes'/>\n"
-		"    <mode name='maximum' supported='no'/>\n"
-		"    <mode name='host-model' supported='no'/>\n"
-		"    <mode name='custom' supported='no'/>\n  </cpu>\n", khv_conn_get_max_vcpus(c));
+		"  <os supported='yes'>\n    <loader supported='no'/>\n  </os>\n",
+		khv_conn_get_max_vcpus(c));
+	put_cpu_modes(c, f);
 	put_devices(f);
 	fputs("</domainCapabilities>\n", f);
 	return finish(f, &buf);

@@ -65,6 +65,13 @@ char *khv_conn_get_domain_capabilities(const struct khv_conn *c);
  * answers. */
 unsigned khv_conn_get_max_vcpus(const struct khv_conn *c);
 
+/* virConnectGetCPUModelNames: khyve's named CPU models (x86-64-v1 to
+ * x86-64-v4, vmm/cpumodel.h), each with whether this host's KVM has every
+ * feature it needs: the count, or -errno with err set (/dev/kvm cannot be
+ * asked). */
+int khv_conn_get_cpu_models(const struct khv_conn *c, const char **names, bool *usable,
+			    unsigned max, char *err, size_t errlen);
+
 /* The khyve binary a connection starts: $KHYVE_BIN, else khyve next to
  * the running program, else "khyve" on $PATH. */
 const char *khv_conn_khyve_path(const struct khv_conn *c);

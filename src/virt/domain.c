@@ -57,6 +57,7 @@ void khv_domain_free(struct khv_domain *d)
 	free(d->kernel);
 	free(d->initrd);
 	free(d->cmdline);
+	free(d->cpu_model);
 	for (unsigned i = 0; i < KHV_MAX_DISKS; i++) {
 		free(d->disks[i].source);
 		free(d->disks[i].target);

@@ -105,6 +105,9 @@ struct khv_domain {
 	unsigned vcpus;			/* <vcpu> */
 	/* <cpu><topology sockets cores threads/>; 0 = not given */
 	unsigned sockets, cores, threads;
+	/* <cpu mode='custom'><model>: a khyve CPU model (vmm/cpumodel.h);
+	 * NULL: the host's (mode='host-passthrough', the default) */
+	char *cpu_model;
 	/* <os>: <type arch= machine=>hvm</type>, direct kernel boot */
 	char *arch;			/* NULL or "x86_64" */
 	char *kernel, *initrd, *cmdline;

@@ -35,6 +35,7 @@
 #include <libxml/xmlversion.h>
 
 #include "cli/options.h"	/* KHYVE_MAXCPUS: khyve -c's limit */
+#include "vmm/cpumodel.h"
 
 #define SUN_PATH_MAX	sizeof(((struct sockaddr_un *)0)->sun_path)
 #define VIRTIO_BLK_ID_BYTES 20	/* what a virtio-blk serial can hold */
@@ -501,21 +502,49 @@ static int do_topology(struct pctx *p, xmlNode *n, void *obj)
 	return NO_CHILDREN(p, n);
 }
 
+static int do_cpu_model(struct pctx *p, xmlNode *n, void *obj)
+{
+	const char *fallback = attr(n, "fallback");
+	char *t;
+
+	if (fallback && strcmp(fallback, "forbid") && strcmp(fallback, "allow"))
+		return fail(p, "invalid cpu model fallback '%s'", fallback);
+	if (!(t = text_of(p, n)))
+		return -EINVAL;
+	t = trim(t);
+	if (!cpumodel_find(t) || !strcmp(t, "host"))
+		return fail(p, "unsupported CPU model '%s' (khyve has x86-64-v1 to x86-64-v4; the "
+			    "host's is mode='host-passthrough')", t);
+	return set_str(p, &p->d->cpu_model, t);
+}
+
 static const struct handler cpu_children[] = {
+	{ "model", do_cpu_model, A("fallback"), false },
 	{ "topology", do_topology, A("sockets", "dies", "clusters", "cores", "threads"), false },
 };
 
+/* <cpu mode='host-passthrough'> is khyve's CPU (the host's, as KVM
+ * offers it); mode='custom' (libvirt's default) names a model. */
 static int do_cpu(struct pctx *p, xmlNode *n, void *obj)
 {
-	const char *mode = attr(n, "mode");
+	const char *mode = attr(n, "mode"), *match = attr(n, "match"), *check = attr(n, "check");
 	int rc;
 
-	if (mode)
-		return fail(p, "unsupported cpu mode '%s' (khyve's guest CPU is the host's; only <topology> can be set)",
+	if (mode && strcmp(mode, "host-passthrough") && strcmp(mode, "custom"))
+		return fail(p, "unsupported cpu mode '%s' (khyve has host-passthrough and custom)",
 			    mode);
-	if ((rc = check_attrs(p, n, A0)))
+	if (match && strcmp(match, "exact"))
+		return fail(p, "unsupported cpu match '%s' (khyve's models are exact)", match);
+	if (check && strcmp(check, "none") && strcmp(check, "partial") && strcmp(check, "full"))
+		return fail(p, "invalid cpu check '%s'", check);
+	if ((rc = check_attrs(p, n, A("mode", "match", "check"))) ||
+	    (rc = CHILDREN(p, n, cpu_children, NULL)))
 		return rc;
-	return CHILDREN(p, n, cpu_children, NULL);
+	if (mode && !strcmp(mode, "host-passthrough") && p->d->cpu_model)
+		return fail(p, "<cpu mode='host-passthrough'> takes no <model>");
+	if (mode && !strcmp(mode, "custom") && !p->d->cpu_model)
+		return fail(p, "<cpu mode='custom'> needs a <model>");
+	return 0;
 }
 
 /* ---- os, features, clock, lifecycle ---- */
@@ -1761,9 +1790,17 @@ static void fmt_os(struct out *o, const struct khv_domain *d)
 	if (d->acpi || d->apic)
 		put(o, "  <features>\n%s%s  </features>\n", d->acpi ? "    <acpi/>\n" : "",
 		    d->apic ? "    <apic/>\n" : "");
+	if (!d->sockets && !d->cpu_model)
+		return;
+	if (d->cpu_model)
+		put(o, "  <cpu mode='custom' match='exact' check='none'>\n"
+		       "    <model fallback='forbid'>%s</model>\n", d->cpu_model);
+	else
+		put(o, "  <cpu>\n");
 	if (d->sockets)
-		put(o, "  <cpu>\n    <topology sockets='%u' dies='1' cores='%u' threads='%u'/>\n"
-		       "  </cpu>\n", d->sockets, d->cores, d->threads);
+		put(o, "    <topology sockets='%u' dies='1' cores='%u' threads='%u'/>\n",
+		    d->sockets, d->cores, d->threads);
+	put(o, "  </cpu>\n");
 }
 
 static const char *life_name(enum khv_lifecycle v)

@@ -32,6 +32,7 @@
 
 #include "cli/options.h"
 #include "machine/uuid.h"
+#include "vmm/cpumodel.h"
 
 #define KIB			1024ULL
 #define DEFAULT_MEMORY_KIB	(256ULL << 10)	/* khyve's (and bhyve's) 256M */
@@ -444,8 +445,9 @@ static int opt_uuid(struct native *n, const char *arg)
 /* khyve's -o: only the boot variables have a place in a definition. */
 static int opt_assign(struct native *n, const char *arg)
 {
-	static const char *const keys[] = { "boot.kernel", "boot.initrd", "boot.cmdline" };
-	char **dst[] = { &n->d->kernel, &n->d->initrd, &n->d->cmdline };
+	static const char *const keys[] = { "boot.kernel", "boot.initrd", "boot.cmdline",
+					    "cpu.model" };
+	char **dst[] = { &n->d->kernel, &n->d->initrd, &n->d->cmdline, &n->d->cpu_model };
 	const char *eq = strchr(arg, '=');
 	size_t idx;
 
@@ -456,10 +458,15 @@ static int opt_assign(struct native *n, const char *arg)
 			break;
 	if (idx == NELEM(keys))
 		return fail(n->e, -EINVAL, "-o %s: %.*s has no place in a domain definition "
-			    "(boot.kernel, boot.initrd and boot.cmdline have)", arg,
+			    "(boot.kernel, boot.initrd, boot.cmdline and cpu.model have)", arg,
 			    (int)(eq - arg), arg);
 	if (idx < 2 && !eq[1])
 		return fail(n->e, -EINVAL, "-o %s: the path is empty", arg);
+	if (idx == 3 && !strcmp(eq + 1, "host"))
+		return khv_strset(dst[idx], NULL) ? oom(n->e) : 0;	/* the default */
+	if (idx == 3 && !cpumodel_find(eq + 1))
+		return fail(n->e, -EINVAL, "-o %s: unknown CPU model (khyve has %s)", arg,
+			    cpumodel_names());
 	return khv_strset(dst[idx], eq + 1) ? oom(n->e) : 0;
 }
 
@@ -1474,6 +1481,9 @@ static int check_machine(const struct khv_domain *d, const struct errbuf *e)
 		return fail(e, -EINVAL, "khyve needs <os><kernel>: it boots kernels directly");
 	if (d->initrd && !*d->initrd)
 		return fail(e, -EINVAL, "the initrd path is empty");
+	if (d->cpu_model && !cpumodel_find(d->cpu_model))
+		return fail(e, -EINVAL, "CPU model %.64s: khyve has %s", d->cpu_model,
+			    cpumodel_names());
 	if (d->nfilesystems)
 		return fail(e, -EINVAL, "filesystem passthrough needs VirtFS, which khyve does "
 			    "not have yet");
@@ -1512,6 +1522,10 @@ static void add_head(const struct khv_domain *d, const char *khyve, struct argv_
 		add(a, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		    u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
 		    u[12], u[13], u[14], u[15]);
+	}
+	if (d->cpu_model) {
+		add(a, "-o");
+		add(a, "cpu.model=%s", d->cpu_model);
 	}
 	add(a, "-s");
 	add(a, "0,hostbridge");

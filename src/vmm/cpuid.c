@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/cpumodel.h"
 #include "vmm/vmm.h"
 
 #define CPUID_1_ECX_X2APIC	(1u << 21)
@@ -108,6 +109,7 @@ int cpuid_for_vcpu(const struct vm *vm, unsigned vcpu_id, struct kvm_cpuid2 **ou
 	memcpy(c, vm->cpuid, sz);
 	for (unsigned i = 0; i < c->nent; i++)
 		cpuid_fixup(&c->entries[i], vm, vcpu_id);
+	cpumodel_apply(vm->params.cpu_model, c);
 	*out = c;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hw/layout.h"
+#include "vmm/cpumodel.h"
 
 /* Intel needs these two pages for real-mode emulation; top of the 4G hole,
  * below the BIOS area KVM never uses. */
@@ -220,6 +221,13 @@ int vm_create(struct vm *vm, const struct vm_params *p, char *err, size_t errlen
 		rc = vm_memory_create(vm, err, errlen);
 	if (!rc)
 		rc = kvm_get_supported_cpuid(vm, err, errlen);
+	if (!rc && p->cpu_model) {
+		const char *missing = "";
+
+		if ((rc = cpumodel_check(p->cpu_model, vm->cpuid, &missing)))
+			snprintf(err, errlen, "cpu.model=%s: this host's KVM lacks %s, which the "
+				 "model has", cpumodel_name(p->cpu_model), missing);
+	}
 	/* KVM leaves this CPUID bit to userspace: it emulates the timer mode
 	 * but the bit is not in the supported list. */
 	vm->tsc_deadline = !rc && ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;

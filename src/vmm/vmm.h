@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <linux/kvm.h>
 
+struct cpu_model;
+
 struct vm_topology {
 	unsigned cpus, sockets, cores, threads;
 };
@@ -19,6 +21,7 @@ struct vm_params {
 	bool wired;			/* mlock guest memory (-S) */
 	bool guest_in_core;		/* keep guest memory in core dumps (-C) */
 	bool ignore_unknown_msrs;	/* -w: unknown MSRs read 0, writes dropped */
+	const struct cpu_model *cpu_model;	/* cpu.model; NULL: host (vmm/cpumodel.h) */
 	/* Guest memory to use (monitor mode keeps it across reboots): a memfd
 	 * of size 0 (sized here) or mem_size; -1 to make a new one. */
 	int mem_fd;

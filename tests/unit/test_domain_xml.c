@@ -455,10 +455,21 @@ static void test_refused_domain(void **state)
 		{ "<vcpu>256</vcpu>", NULL, "invalid <vcpu> '256' (1 to 255)" },
 		{ "<vcpu>-2</vcpu>", NULL, "invalid <vcpu> '-2' (1 to 255)" },
 		{ "<vcpu>2 cpus</vcpu>", NULL, "invalid <vcpu> '2 cpus' (1 to 255)" },
-		{ "<cpu mode='host-passthrough'/>", NULL,
-		  "unsupported cpu mode 'host-passthrough' (khyve's guest CPU is the host's; only <topology> can be set)" },
-		{ "<cpu match='exact'/>", NULL, "unsupported attribute 'match' of <cpu> in <domain>" },
-		{ "<cpu><model>qemu64</model></cpu>", NULL, "unsupported element <model> in <cpu>" },
+		{ "<cpu mode='host-model'/>", NULL,
+		  "unsupported cpu mode 'host-model' (khyve has host-passthrough and custom)" },
+		{ "<cpu match='minimum'><model>x86-64-v2</model></cpu>", NULL,
+		  "unsupported cpu match 'minimum' (khyve's models are exact)" },
+		{ "<cpu><model>qemu64</model></cpu>", NULL,
+		  "unsupported CPU model 'qemu64' (khyve has x86-64-v1 to x86-64-v4; the host's is mode='host-passthrough')" },
+		{ "<cpu><model>host</model></cpu>", NULL,
+		  "unsupported CPU model 'host' (khyve has x86-64-v1 to x86-64-v4; the host's is mode='host-passthrough')" },
+		{ "<cpu mode='custom'/>", NULL, "<cpu mode='custom'> needs a <model>" },
+		{ "<cpu mode='host-passthrough'><model>x86-64-v2</model></cpu>", NULL,
+		  "<cpu mode='host-passthrough'> takes no <model>" },
+		{ "<cpu><model fallback='maybe'>x86-64-v2</model></cpu>", NULL,
+		  "invalid cpu model fallback 'maybe'" },
+		{ "<cpu><feature policy='require' name='avx'/></cpu>", NULL,
+		  "unsupported element <feature> in <cpu>" },
 		{ "<cpu><numa/></cpu>", NULL, "unsupported element <numa> in <cpu>" },
 		{ "<vcpu>2</vcpu><cpu><topology sockets='1' cores='2' threads='2'/></cpu>", NULL,
 		  "topology sockets*cores*threads is 4 but <vcpu> is 2" },
@@ -1287,6 +1298,21 @@ static void test_schema(void **state)
 	}
 	d = native_domain();
 	check_valid(dir, "native", d);
+	khv_domain_free(d);
+	/* A CPU model, and a running domain's pty. */
+	x = doc("<vcpu>2</vcpu><cpu mode='custom' match='exact'><model fallback='forbid'>"
+		"x86-64-v3</model><topology sockets='1' cores='2' threads='1'/></cpu>",
+		"<serial type='pty'><source path='/dev/pts/9'/></serial>");
+	d = parse_ok(x);
+	free(x);
+	assert_string_equal(d->cpu_model, "x86-64-v3");
+	assert_string_equal(d->serials[0].path, "/dev/pts/9");
+	check_valid(dir, "cpumodel", d);
+	khv_domain_free(d);
+	x = doc("<cpu mode='host-passthrough'/>", "");
+	d = parse_ok(x);
+	free(x);
+	assert_null(d->cpu_model);
 	khv_domain_free(d);
 	for (size_t i = 0; i < 3; i++) {
 		char err[256];

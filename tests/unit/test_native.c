@@ -518,7 +518,7 @@ static const struct {
 	  "variables as options" },
 	{ "bhyve -h vm", "-h: prints the usage, it defines no VM" },
 	{ "bhyve -o memory.size=1G vm", "-o memory.size=1G: memory.size has no place in a domain "
-	  "definition (boot.kernel, boot.initrd and boot.cmdline have)" },
+	  "definition (boot.kernel, boot.initrd, boot.cmdline and cpu.model have)" },
 	{ "bhyve -o boot.kernel= vm", "-o boot.kernel=: the path is empty" },
 	{ "bhyve -o boot.kernel vm", "-o boot.kernel: expected var=value" },
 	{ "bhyve -s 32,virtio-rnd vm", "-s 32,virtio-rnd: invalid slot (slot, slot:function or "
@@ -788,8 +788,8 @@ static void test_to_argv_addresses(void **state)
 static void test_to_argv_started(void **state)
 {
 	static const char *const want[] = {
-		"/usr/bin/khyve", "-M", "-c", "1", "-m", "512M", "-s", "0,hostbridge",
-		"-s", "2,virtio-blk,/d.img", "-s", "4,virtio-net,tapfd=7",
+		"/usr/bin/khyve", "-M", "-c", "1", "-m", "512M", "-o", "cpu.model=x86-64-v2",
+		"-s", "0,hostbridge", "-s", "2,virtio-blk,/d.img", "-s", "4,virtio-net,tapfd=7",
 		"-s", "3,virtio-net,tapfd=9,mac=52:54:00:00:00:02", "-s", "5,virtio-rnd",
 		"-s", "31,lpc", "-o", "boot.kernel=/boot/vmlinuz", "linux0", NULL,
 	};
@@ -802,6 +802,7 @@ static void test_to_argv_started(void **state)
 	d->nets[1].has_mac = true;
 	memcpy(d->nets[1].mac, (uint8_t[]){ 0x52, 0x54, 0, 0, 0, 2 }, 6);
 	d->rng = true;
+	assert_int_equal(khv_strset(&d->cpu_model, "x86-64-v2"), 0);
 	assert_int_equal(khv_domain_assign_addresses(d, err, sizeof(err)), 0);
 	assert_int_equal(d->disks[0].addr.slot, 2);
 	assert_int_equal(d->nets[0].addr.slot, 4);
@@ -814,6 +815,26 @@ static void test_to_argv_started(void **state)
 	assert_int_equal(khv_domain_assign_addresses(d, err, sizeof(err)), 0);
 	assert_int_equal(d->nets[0].addr.slot, 4);
 	khv_domain_free(d);
+}
+
+static void test_cpu_model(void **state)
+{
+	static const char cmd[] = "khyve -o cpu.model=%s -s 0,hostbridge -o boot.kernel=/k vm";
+	struct khv_domain *d = NULL;
+	char text[128];
+
+	snprintf(text, sizeof(text), cmd, "x86-64-v4");
+	assert_int_equal(khv_domain_from_native(text, strlen(text), &d, err, sizeof(err)), 0);
+	assert_string_equal(d->cpu_model, "x86-64-v4");
+	khv_domain_free(d);
+	snprintf(text, sizeof(text), cmd, "host");
+	assert_int_equal(khv_domain_from_native(text, strlen(text), &d, err, sizeof(err)), 0);
+	assert_null(d->cpu_model);
+	khv_domain_free(d);
+	snprintf(text, sizeof(text), cmd, "zen4");
+	assert_int_equal(khv_domain_from_native(text, strlen(text), &d, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "-o cpu.model=zen4: unknown CPU model (khyve has host, x86-64-v1, "
+			    "x86-64-v2, x86-64-v3, x86-64-v4)");
 }
 
 typedef void mutate_fn(struct khv_domain *d);
@@ -1037,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_to_argv_full),
 		cmocka_unit_test(test_to_argv_started),
+		cmocka_unit_test(test_cpu_model),
 		cmocka_unit_test(test_to_argv_addresses),
 		cmocka_unit_test(test_to_argv_errors),
 		cmocka_unit_test(test_round_trips),
