@@ -225,10 +225,61 @@ static int wait_vm(pid_t pid)
 	return VM_EXIT_ERROR;
 }
 
-/* Runs boot after boot while the guest reboots; ends with the status of
- * the boot that did not (bhyve's monitor loop).  With restore, the first
- * boot resumes that checkpoint; a guest reboot after it boots afresh. */
-static int monitor(struct config *cfg, struct vm_name *n, const struct ckpt_image *restore)
+/* Whether the monitor boots the guest again after a boot ended this way
+ * (libvirt's <on_reboot>, <on_poweroff>, <on_crash>: khyve's variables of
+ * those names, restart or destroy). */
+struct boot_policy {
+	bool reboot, poweroff, crash;
+};
+
+static int read_policy(struct config *cfg, bool mon, struct boot_policy *p)
+{
+	static const struct { const char *var; bool def; } vars[] = {
+		{ "on_reboot", true }, { "on_poweroff", false }, { "on_crash", false },
+	};
+	bool *dst[] = { &p->reboot, &p->poweroff, &p->crash };
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const char *v = config_get(cfg, vars[i].var);
+
+		*dst[i] = vars[i].def;
+		if (!v)
+			continue;
+		if (strcmp(v, "restart") && strcmp(v, "destroy")) {
+			log_error("%s=%s: want restart or destroy", vars[i].var, v);
+			return -EINVAL;
+		}
+		*dst[i] = !strcmp(v, "restart");
+		/* Without a monitor a boot that ends ends khyve: its caller restarts. */
+		if (*dst[i] && !mon && i > 0) {
+			log_error("%s=restart needs monitor mode (-M)", vars[i].var);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static bool boot_again(const struct boot_policy *p, int status)
+{
+	switch (status) {
+	case VM_EXIT_RESET:
+		return p->reboot;
+	case VM_EXIT_POWEROFF:
+	case VM_EXIT_HALT:
+		return p->poweroff;
+	case VM_EXIT_TRIPLEFAULT:	/* the guest crashed; 4 is khyve's error or a destroy */
+		return p->crash;
+	default:
+		return false;
+	}
+}
+
+/* Runs boot after boot while the policy says so (bhyve's monitor loop
+ * reboots on reset only); ends with the status of the boot that did not.
+ * With restore, the first boot resumes that checkpoint; a boot after it
+ * starts afresh. */
+static int monitor(struct config *cfg, struct vm_name *n, const struct ckpt_image *restore,
+		   const struct boot_policy *policy)
 {
 	struct sigaction sa = { .sa_handler = forward_signal };
 	int mem_fd = memfd_create("khyve-guest-ram", MFD_CLOEXEC), status;
@@ -261,9 +312,11 @@ static int monitor(struct config *cfg, struct vm_name *n, const struct ckpt_imag
 		status = wait_vm(pid);
 		vm_child = 0;
 		/* A forced poweroff was asked for: no boot after this one. */
-		if (status == VM_EXIT_RESET && signals_seen >= 2)
+		if (signals_seen >= 2 && status <= VM_EXIT_HALT) {
 			status = VM_EXIT_POWEROFF;
-	} while (status == VM_EXIT_RESET);
+			break;
+		}
+	} while (boot_again(policy, status));
 	close(mem_fd);
 	return status < 0 ? VM_EXIT_ERROR : status;
 }
@@ -313,6 +366,7 @@ int main(int argc, char *argv[])
 {
 	struct config *cfg = config_new();
 	struct ckpt_image *img = NULL;
+	struct boot_policy policy;
 	struct vm_name n;
 	struct machine m;
 	bool mon = false;
@@ -338,10 +392,10 @@ int main(int argc, char *argv[])
 	}
 	log_set_vm(config_get(cfg, "name"));
 	n = (struct vm_name){ .name = config_get(cfg, "name"), .listen_fd = -1 };
-	if (want_monitor(cfg, &mon) || claim_name(cfg, &n))
+	if (want_monitor(cfg, &mon) || read_policy(cfg, mon, &policy) || claim_name(cfg, &n))
 		status = VM_EXIT_ERROR;
 	else
-		status = mon ? monitor(cfg, &n, img) : run(&m, cfg, &n, -1, 0, img);
+		status = mon ? monitor(cfg, &n, img, &policy) : run(&m, cfg, &n, -1, 0, img);
 	release_name(cfg, &n, status);
 	if (img)
 		ckpt_image_free(img);

@@ -442,7 +442,27 @@ static int opt_uuid(struct native *n, const char *arg)
 	return 0;
 }
 
-/* khyve's -o: only the boot variables have a place in a definition. */
+/* -o on_reboot|on_poweroff|on_crash=restart|destroy: 1 if arg is one, 0
+ * if not, negative on a bad value. */
+static int opt_lifecycle(struct native *n, const char *arg)
+{
+	static const char *const vars[] = { "on_reboot", "on_poweroff", "on_crash" };
+	enum khv_lifecycle *dst[] = { &n->d->on_reboot, &n->d->on_poweroff, &n->d->on_crash };
+	const char *eq = strchr(arg, '=');
+
+	for (size_t i = 0; eq && i < NELEM(vars); i++) {
+		if (!item_is(arg, (size_t)(eq - arg), vars[i]))
+			continue;
+		if (strcmp(eq + 1, "restart") && strcmp(eq + 1, "destroy"))
+			return fail(n->e, -EINVAL, "-o %s: want restart or destroy", arg);
+		*dst[i] = strcmp(eq + 1, "restart") ? KHV_LIFE_DESTROY : KHV_LIFE_RESTART;
+		return 1;
+	}
+	return 0;
+}
+
+/* khyve's -o: only the boot, CPU and lifecycle variables have a place in a
+ * definition. */
 static int opt_assign(struct native *n, const char *arg)
 {
 	static const char *const keys[] = { "boot.kernel", "boot.initrd", "boot.cmdline",
@@ -451,14 +471,18 @@ static int opt_assign(struct native *n, const char *arg)
 	const char *eq = strchr(arg, '=');
 	size_t idx;
 
+	int rc;
+
 	if (!eq)
 		return fail(n->e, -EINVAL, "-o %s: expected var=value", arg);
+	if ((rc = opt_lifecycle(n, arg)))
+		return rc < 0 ? rc : 0;
 	for (idx = 0; idx < NELEM(keys); idx++)
 		if (item_is(arg, (size_t)(eq - arg), keys[idx]))
 			break;
 	if (idx == NELEM(keys))
 		return fail(n->e, -EINVAL, "-o %s: %.*s has no place in a domain definition "
-			    "(boot.kernel, boot.initrd, boot.cmdline and cpu.model have)", arg,
+			    "(boot.*, cpu.model and on_reboot/on_poweroff/on_crash have)", arg,
 			    (int)(eq - arg), arg);
 	if (idx < 2 && !eq[1])
 		return fail(n->e, -EINVAL, "-o %s: the path is empty", arg);
@@ -911,7 +935,10 @@ static int vm_option(struct native *n, char c, const char *arg)
 		return opt_slot(n, arg);
 	case 'p':		/* vCPU pinning and the old GDB port: */
 	case 'g':		/* libvirt skips them */
-	case 'a': case 'C': case 'D': case 'e': case 'H': case 'M':
+	case 'M':		/* bhyve's monitor boots a rebooted guest again */
+		n->d->on_reboot = KHV_LIFE_RESTART;
+		return 0;
+	case 'a': case 'C': case 'D': case 'e': case 'H':
 	case 'P': case 'S': case 'W': case 'w': case 'x': case 'Y':
 		return 0;	/* no place in the definition; see test_native.c */
 	default:
@@ -1460,8 +1487,26 @@ static int add_serials(const struct khv_domain *d, struct argv_out *a, const str
 
 /* ---- to native: the VM as a whole ---- */
 
+/* khyve's monitor restarts or ends; it cannot keep a stopped guest or
+ * dump one's memory. */
+static int check_lifecycle(const char *what, enum khv_lifecycle v, const struct errbuf *e)
+{
+	static const char *const names[] = {
+		[KHV_LIFE_PRESERVE] = "preserve", [KHV_LIFE_RENAME_RESTART] = "rename-restart",
+		[KHV_LIFE_COREDUMP_DESTROY] = "coredump-destroy",
+		[KHV_LIFE_COREDUMP_RESTART] = "coredump-restart",
+	};
+
+	if (v == KHV_LIFE_DESTROY || v == KHV_LIFE_RESTART)
+		return 0;
+	return fail(e, -EINVAL, "%s %s: khyve's monitor restarts or destroys (no preserved or "
+		    "dumped guests)", what, (unsigned)v < NELEM(names) && names[v] ? names[v] : "?");
+}
+
 static int check_machine(const struct khv_domain *d, const struct errbuf *e)
 {
+	int rc;
+
 	if (!name_ok(d->name))
 		return fail(e, -EINVAL, "VM name \"%.*s\": %s", KHV_NAME_MAX - 1, d->name,
 			    name_rule);
@@ -1481,6 +1526,10 @@ static int check_machine(const struct khv_domain *d, const struct errbuf *e)
 		return fail(e, -EINVAL, "khyve needs <os><kernel>: it boots kernels directly");
 	if (d->initrd && !*d->initrd)
 		return fail(e, -EINVAL, "the initrd path is empty");
+	if ((rc = check_lifecycle("on_poweroff", d->on_poweroff, e)) ||
+	    (rc = check_lifecycle("on_reboot", d->on_reboot, e)) ||
+	    (rc = check_lifecycle("on_crash", d->on_crash, e)))
+		return rc;
 	if (d->cpu_model && !cpumodel_find(d->cpu_model))
 		return fail(e, -EINVAL, "CPU model %.64s: khyve has %s", d->cpu_model,
 			    cpumodel_names());
@@ -1526,6 +1575,19 @@ static void add_head(const struct khv_domain *d, const char *khyve, struct argv_
 	if (d->cpu_model) {
 		add(a, "-o");
 		add(a, "cpu.model=%s", d->cpu_model);
+	}
+	/* The monitor's defaults: reboot restarts, poweroff and crash end. */
+	if (d->on_reboot == KHV_LIFE_DESTROY) {
+		add(a, "-o");
+		add(a, "on_reboot=destroy");
+	}
+	if (d->on_poweroff == KHV_LIFE_RESTART) {
+		add(a, "-o");
+		add(a, "on_poweroff=restart");
+	}
+	if (d->on_crash == KHV_LIFE_RESTART) {
+		add(a, "-o");
+		add(a, "on_crash=restart");
 	}
 	add(a, "-s");
 	add(a, "0,hostbridge");

@@ -518,7 +518,7 @@ static const struct {
 	  "variables as options" },
 	{ "bhyve -h vm", "-h: prints the usage, it defines no VM" },
 	{ "bhyve -o memory.size=1G vm", "-o memory.size=1G: memory.size has no place in a domain "
-	  "definition (boot.kernel, boot.initrd, boot.cmdline and cpu.model have)" },
+	  "definition (boot.*, cpu.model and on_reboot/on_poweroff/on_crash have)" },
 	{ "bhyve -o boot.kernel= vm", "-o boot.kernel=: the path is empty" },
 	{ "bhyve -o boot.kernel vm", "-o boot.kernel: expected var=value" },
 	{ "bhyve -s 32,virtio-rnd vm", "-s 32,virtio-rnd: invalid slot (slot, slot:function or "
@@ -656,6 +656,7 @@ static struct khv_domain *base_def(void)
 	d->vcpus = 1;
 	d->memory_kib = 512 << 10;
 	d->current_memory_kib = d->memory_kib;
+	d->on_reboot = KHV_LIFE_RESTART;	/* as a domain XML without <on_reboot> */
 	assert_int_equal(khv_strset(&d->kernel, "/boot/vmlinuz"), 0);
 	return d;
 }
@@ -737,7 +738,6 @@ static void test_to_argv_full(void **state)
 	d->clock = KHV_CLOCK_UTC;
 	d->has_uuid = true;
 	memcpy(d->uuid, uuid, 16);
-	d->on_reboot = KHV_LIFE_RESTART;	/* the manager's business, not argv */
 	assert_int_equal(khv_strset(&d->initrd, "/boot/initrd.img"), 0);
 	assert_int_equal(khv_strset(&d->cmdline, "console=ttyS0 quiet"), 0);
 	full_def_devices(d);
@@ -835,6 +835,42 @@ static void test_cpu_model(void **state)
 	assert_int_equal(khv_domain_from_native(text, strlen(text), &d, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "-o cpu.model=zen4: unknown CPU model (khyve has host, x86-64-v1, "
 			    "x86-64-v2, x86-64-v3, x86-64-v4)");
+}
+
+/* <on_*> as the monitor's policy, both ways; what it cannot do refused. */
+static void test_lifecycle(void **state)
+{
+	static const char *const want[] = {
+		"/usr/bin/khyve", "-M", "-c", "1", "-m", "512M", "-o", "on_reboot=destroy",
+		"-o", "on_poweroff=restart", "-o", "on_crash=restart", "-s", "0,hostbridge",
+		"-s", "31,lpc", "-o", "boot.kernel=/boot/vmlinuz", "linux0", NULL,
+	};
+	static const char line[] = "khyve -o on_poweroff=restart -s 0,hostbridge -o boot.kernel=/k vm";
+	struct khv_domain *d = base_def();
+	char **argv = NULL;
+
+	d->on_reboot = KHV_LIFE_DESTROY;
+	d->on_poweroff = d->on_crash = KHV_LIFE_RESTART;
+	expect_argv(d, want);
+	d->on_crash = KHV_LIFE_COREDUMP_DESTROY;
+	assert_int_equal(khv_domain_to_argv(d, "khyve", &argv, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "on_crash coredump-destroy: khyve's monitor restarts or destroys "
+			    "(no preserved or dumped guests)");
+	khv_domain_free(d);
+	d = NULL;
+	assert_int_equal(khv_domain_from_native(line, strlen(line), &d, err, sizeof(err)), 0);
+	assert_int_equal(d->on_poweroff, KHV_LIFE_RESTART);
+	assert_int_equal(d->on_reboot, KHV_LIFE_DESTROY);	/* bhyve without -M exits */
+	khv_domain_free(d);
+	d = NULL;
+	assert_int_equal(khv_domain_from_native("khyve -M -s 0,hostbridge -o boot.kernel=/k vm", 45,
+						&d, err, sizeof(err)), 0);
+	assert_int_equal(d->on_reboot, KHV_LIFE_RESTART);	/* -M's monitor reboots */
+	khv_domain_free(d);
+	d = NULL;
+	assert_int_equal(khv_domain_from_native("khyve -o on_crash=preserve -o boot.kernel=/k vm", 47,
+						&d, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "-o on_crash=preserve: want restart or destroy");
 }
 
 typedef void mutate_fn(struct khv_domain *d);
@@ -1059,6 +1095,7 @@ int main(void)
 		cmocka_unit_test(test_to_argv_full),
 		cmocka_unit_test(test_to_argv_started),
 		cmocka_unit_test(test_cpu_model),
+		cmocka_unit_test(test_lifecycle),
 		cmocka_unit_test(test_to_argv_addresses),
 		cmocka_unit_test(test_to_argv_errors),
 		cmocka_unit_test(test_round_trips),
