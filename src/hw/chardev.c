@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +28,7 @@
 #include "lib/evloop.h"
 #include "lib/log.h"
 
-enum chr_kind { CHR_STDIO, CHR_TTY, CHR_PTY, CHR_UNIX };
+enum chr_kind { CHR_STDIO, CHR_TTY, CHR_PTY, CHR_UNIX, CHR_TCP, CHR_FILE };
 
 #define CHARDEV_CLOSE_DRAIN_MS	1000
 
@@ -263,7 +265,7 @@ static void chr_drop_client(struct chardev *c)
 /* EOF or hangup: stop polling input so a dead fd cannot spin the loop. */
 static void chr_input_ended(struct chardev *c)
 {
-	if (c->kind == CHR_UNIX) {
+	if (c->kind == CHR_UNIX || c->kind == CHR_TCP) {
 		chr_drop_client(c);
 		return;
 	}
@@ -655,6 +657,93 @@ static int open_unix(struct chardev *c, const char *path)
 	return rc;
 }
 
+/* "HOST:PORT" or "[HOST]:PORT" (IPv6); an empty host is every address. */
+static int tcp_split(const char *spec, char *host, size_t hlen, const char **port)
+{
+	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strrchr(spec, ':');
+	const char *h = spec[0] == '[' ? spec + 1 : spec;
+	size_t n;
+
+	if (!colon)
+		return -EINVAL;
+	n = (size_t)(colon - h);
+	*port = colon + (spec[0] == '[' ? 2 : 1);
+	if (n >= hlen || !**port)
+		return -EINVAL;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	return 0;
+}
+
+static int tcp_listen(struct chardev *c, const struct addrinfo *ai)
+{
+	int one = 1, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+				 ai->ai_protocol);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4) < 0) {
+		int rc = -errno;
+
+		close(fd);
+		return rc;
+	}
+	c->listen_fd = fd;
+	return 0;
+}
+
+/* tcp=HOST:PORT: a TCP server, one client at a time, as unix=. */
+static int open_tcp(struct chardev *c, const char *spec)
+{
+	struct addrinfo hints = { .ai_flags = AI_PASSIVE | AI_NUMERICSERV,
+				  .ai_socktype = SOCK_STREAM }, *res = NULL;
+	char host[256];
+	const char *port;
+	int rc, grc;
+
+	if (!(c->path = strdup(spec)))
+		return -ENOMEM;
+	if (tcp_split(spec, host, sizeof(host), &port)) {
+		log_error("%s: tcp=%s: want HOST:PORT (or [IPv6]:PORT)", c->label, spec);
+		return -EINVAL;
+	}
+	grc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
+	if (grc) {
+		log_error("%s: tcp=%s: %s", c->label, spec, gai_strerror(grc));
+		return -EINVAL;
+	}
+	rc = tcp_listen(c, res);
+	freeaddrinfo(res);
+	if (!rc)
+		rc = evloop_add(c->loop, c->listen_fd, EPOLLIN, chr_on_accept, c);
+	if (rc)
+		log_error("%s: tcp=%s: %s", c->label, spec, strerror(-rc));
+	return rc;
+}
+
+/* file=PATH: the guest's output appended to a file; no input. */
+static int open_file(struct chardev *c, const char *path)
+{
+	int rc;
+
+	if (!(c->path = strdup(path)))
+		return -ENOMEM;
+	c->out_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0600);
+	if (c->out_fd < 0) {
+		rc = -errno;
+		log_error("%s: file=%s: %s", c->label, path, strerror(errno));
+		return rc;
+	}
+	/* A regular file never blocks and cannot be polled: write through. */
+	rc = evloop_add(c->loop, c->out_fd, 0, chr_on_io, c);
+	c->out_reg = !rc;
+	c->out_sync = rc == -EPERM;
+	if (rc && rc != -EPERM)
+		log_error("%s: file=%s: event loop: %s", c->label, path, strerror(-rc));
+	return c->out_sync ? 0 : rc;
+}
+
 static int chr_open_backend(struct chardev *c, const char *spec)
 {
 	if (!strcmp(spec, "stdio")) {
@@ -669,13 +758,21 @@ static int chr_open_backend(struct chardev *c, const char *spec)
 		c->kind = CHR_UNIX;
 		return open_unix(c, spec + 5);
 	}
+	if (!strncmp(spec, "tcp=", 4)) {
+		c->kind = CHR_TCP;
+		return open_tcp(c, spec + 4);
+	}
+	if (!strncmp(spec, "file=", 5)) {
+		c->kind = CHR_FILE;
+		return open_file(c, spec + 5);
+	}
 	if (strchr(spec, '/')) {
 		c->kind = CHR_TTY;
 		c->path = strdup(spec);
 		return c->path ? open_tty(c, spec) : -ENOMEM;
 	}
-	log_error("%s: unknown backend '%s' (expected stdio, pty, unix=PATH or a tty path)",
-		  c->label, spec);
+	log_error("%s: unknown backend '%s' (expected stdio, pty, unix=PATH, tcp=HOST:PORT, "
+		  "file=PATH or a tty path)", c->label, spec);
 	return -EINVAL;
 }
 
@@ -777,6 +874,8 @@ void chardev_list_backends(FILE *f)
 		   "  stdio       khyve's stdin/stdout (raw mode if a terminal); one port only\n"
 		   "  pty         a new pseudo-terminal; its /dev/pts path is printed at start\n"
 		   "  unix=PATH   listen on a Unix stream socket at PATH, one client at a time\n"
+		   "  tcp=HOST:PORT  listen on TCP (HOST empty: every address), one client at a time\n"
+		   "  file=PATH   append the guest's output to PATH (no input)\n"
 		   "  /dev/...    an existing terminal device, e.g. /dev/pts/N\n");
 }
 
@@ -784,7 +883,7 @@ static void unix_remove_socket(struct chardev *c)
 {
 	struct stat st;
 
-	if (c->listen_fd < 0)
+	if (c->listen_fd < 0 || c->kind != CHR_UNIX)
 		return;
 	if (!lstat(c->path, &st) && st.st_dev == c->sock_dev && st.st_ino == c->sock_ino &&
 	    unlink(c->path) < 0)

@@ -1,5 +1,5 @@
 /* Host endpoints for a UART (-l comN,<backend>): stdio, a tty device, a
- * fresh pty, or a Unix stream socket.  Output from the guest never blocks
+ * fresh pty, a Unix or TCP stream socket, or a file for output.  Output from the guest never blocks
  * a vCPU: it is buffered (bounded) and flushed from the event loop. */
 #ifndef KHYVE_CHARDEV_H
 #define KHYVE_CHARDEV_H
@@ -14,8 +14,8 @@ struct uart8250;
 /* Bytes kept for a slow reader before new output is dropped. */
 #define CHARDEV_OUTBUF_SIZE (64 * 1024)
 
-/* spec is the part after "comN,": "stdio", "pty", "unix=PATH" or a tty
- * path.  label ("com1") prefixes messages.  Logs one line and returns a
+/* spec is the part after "comN,": "stdio", "pty", "unix=PATH",
+ * "tcp=HOST:PORT", "file=PATH" (output only) or a tty path.  label ("com1") prefixes messages.  Logs one line and returns a
  * negative errno on failure (-EINVAL unknown backend, -EBUSY stdio taken,
  * -EEXIST/-EADDRINUSE unix path in the way). */
 int chardev_open(const char *spec, const char *label, struct evloop *loop,

@@ -510,6 +510,24 @@ static int com_nmdm(struct native *n, const char *arg, struct khv_serial *s, con
 	return 0;
 }
 
+/* tcp=HOST:PORT or tcp=[IPv6]:PORT */
+static int com_tcp(struct native *n, const char *arg, struct khv_serial *s, const char *spec)
+{
+	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strrchr(spec, ':');
+	const char *host = spec[0] == '[' ? spec + 1 : spec;
+	char *h;
+	int rc;
+
+	if (!colon || !colon[spec[0] == '[' ? 2 : 1])
+		return fail(n->e, -EINVAL, "-l %s: want tcp=HOST:PORT", arg);
+	if (!(h = strndup(host, (size_t)(colon - host))))
+		return oom(n->e);
+	s->type = KHV_CHR_TCP;
+	rc = khv_strset(&s->host, h) || khv_strset(&s->service, colon + (spec[0] == '[' ? 2 : 1));
+	free(h);
+	return rc ? oom(n->e) : 0;
+}
+
 static int com_backend(struct native *n, const char *arg, struct khv_serial *s, const char *spec)
 {
 	if (!strcmp(spec, "stdio")) {
@@ -530,14 +548,22 @@ static int com_backend(struct native *n, const char *arg, struct khv_serial *s, 
 		s->type = KHV_CHR_UNIX;
 		return khv_strset(&s->path, spec + 5) ? oom(n->e) : 0;
 	}
+	if (!strncmp(spec, "file=", 5)) {
+		if (spec[5] != '/')
+			return fail(n->e, -EINVAL, "-l %s: a file needs an absolute path", arg);
+		s->type = KHV_CHR_FILE;
+		return khv_strset(&s->path, spec + 5) ? oom(n->e) : 0;
+	}
+	if (!strncmp(spec, "tcp=", 4))
+		return com_tcp(n, arg, s, spec + 4);
 	if (!strncmp(spec, "/dev/nmdm", 9))
 		return com_nmdm(n, arg, s, spec);
 	if (spec[0] == '/') {
 		s->type = KHV_CHR_DEV;
 		return khv_strset(&s->path, spec) ? oom(n->e) : 0;
 	}
-	return fail(n->e, -EINVAL, "-l %s: unknown backend \"%s\" (stdio, pty, unix=PATH or the "
-		    "absolute path of a tty)", arg, spec);
+	return fail(n->e, -EINVAL, "-l %s: unknown backend \"%s\" (stdio, pty, unix=PATH, "
+		    "tcp=HOST:PORT, file=PATH or the absolute path of a tty)", arg, spec);
 }
 
 static int opt_com(struct native *n, const char *arg, unsigned port, const char *spec)
@@ -1453,9 +1479,17 @@ static int serial_backend(const struct khv_serial *s, bool *stdio, struct argv_o
 		add(a, "com%u,%s", com, s->path);
 		return 0;
 	case KHV_CHR_FILE:
+		if (!s->path || s->path[0] != '/')
+			return fail(e, -EINVAL, "serial com%u: a file needs an absolute path", com);
+		add(a, "com%u,file=%s", com, s->path);
+		return 0;
 	case KHV_CHR_TCP:
-		return fail(e, -EINVAL, "serial com%u: khyve has no %s serial backend yet", com,
-			    s->type == KHV_CHR_FILE ? "file" : "tcp");
+		if (!s->service || !*s->service)
+			return fail(e, -EINVAL, "serial com%u: tcp needs a service (port)", com);
+		/* An IPv6 address in brackets, so its colons are not the port's. */
+		add(a, strchr(s->host ? s->host : "", ':') ? "com%u,tcp=[%s]:%s" : "com%u,tcp=%s:%s",
+		    com, s->host ? s->host : "", s->service);
+		return 0;
 	case KHV_CHR_NMDM:
 		return fail(e, -EINVAL, "serial com%u: nmdm is FreeBSD's null-modem device, "
 			    "which Linux has not: use a pty", com);

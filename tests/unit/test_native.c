@@ -17,7 +17,7 @@
  *     as bhyve does (libvirt generates a random 52:54:00:xx:xx:xx);
  *   - -S is accepted and not kept (no <memoryBacking><locked/> field);
  *   - -c takes khyve's topology form; -m defaults to 256M (libvirt: 0);
- *   - com1 to com4 with stdio, pty, unix=PATH or a tty path besides
+ *   - com1 to com4 with stdio, pty, unix=PATH, tcp=, file= or a tty path besides
  *     /dev/nmdm (libvirt: nmdm on com1/com2 only);
  *   - words are split like sh (quotes anywhere in a word, backslash
  *     escapes) rather than libvirt's quote-at-word-start splitter;
@@ -557,7 +557,9 @@ static const struct {
 	{ "bhyve -l com1,/dev/nmdm0C vm", "-l com1,/dev/nmdm0C: an nmdm device name ends in A or "
 	  "B" },
 	{ "bhyve -l com1,tty0 vm", "-l com1,tty0: unknown backend \"tty0\" (stdio, pty, "
-	  "unix=PATH or the absolute path of a tty)" },
+	  "unix=PATH, tcp=HOST:PORT, file=PATH or the absolute path of a tty)" },
+	{ "bhyve -l com1,file=log vm", "-l com1,file=log: a file needs an absolute path" },
+	{ "bhyve -l com1,tcp=4444 vm", "-l com1,tcp=4444: want tcp=HOST:PORT" },
 	{ "bhyve -l com1,unix= vm", "-l com1,unix=: the socket path must be 1 to 107 bytes" },
 	{ "bhyve -l tpm,swtpm vm", "-l tpm,swtpm: khyve has no tpm LPC device" },
 	{ "bhyve -o 'boot.cmdline=a vm", "unterminated ' quote" },
@@ -873,11 +875,44 @@ static void test_lifecycle(void **state)
 	assert_string_equal(err, "-o on_crash=preserve: want restart or destroy");
 }
 
+/* file and tcp serials, both ways (IPv6 hosts in brackets). */
+static void test_file_tcp_serials(void **state)
+{
+	static const char *const want[] = {
+		"/usr/bin/khyve", "-M", "-c", "1", "-m", "512M", "-s", "0,hostbridge",
+		"-s", "31,lpc", "-l", "com1,file=/var/log/c1", "-l", "com2,tcp=0.0.0.0:4444",
+		"-l", "com3,tcp=[::1]:4445", "-o", "boot.kernel=/boot/vmlinuz", "linux0", NULL,
+	};
+	static const char line[] = "khyve -l com1,file=/l -l com2,tcp=[::1]:7 -l com3,tcp=:8 "
+				   "-o boot.kernel=/k vm";
+	struct khv_domain *d = base_def();
+
+	add_serial(d, KHV_CHR_FILE, 0, "/var/log/c1");
+	add_serial(d, KHV_CHR_TCP, 1, NULL);
+	assert_int_equal(khv_strset(&d->serials[1].host, "0.0.0.0"), 0);
+	assert_int_equal(khv_strset(&d->serials[1].service, "4444"), 0);
+	add_serial(d, KHV_CHR_TCP, 2, NULL);
+	assert_int_equal(khv_strset(&d->serials[2].host, "::1"), 0);
+	assert_int_equal(khv_strset(&d->serials[2].service, "4445"), 0);
+	expect_argv(d, want);
+	khv_domain_free(d);
+	d = NULL;
+	assert_int_equal(khv_domain_from_native(line, strlen(line), &d, err, sizeof(err)), 0);
+	assert_int_equal(d->nserials, 3);
+	assert_int_equal(d->serials[0].type, KHV_CHR_FILE);
+	assert_string_equal(d->serials[0].path, "/l");
+	assert_string_equal(d->serials[1].host, "::1");
+	assert_string_equal(d->serials[1].service, "7");
+	assert_string_equal(d->serials[2].host, "");
+	assert_string_equal(d->serials[2].service, "8");
+	khv_domain_free(d);
+}
+
 typedef void mutate_fn(struct khv_domain *d);
 
 static void no_kernel(struct khv_domain *d) { khv_strset(&d->kernel, NULL); }
 static void a_filesystem(struct khv_domain *d) { d->nfilesystems = 1; }
-static void file_serial(struct khv_domain *d) { add_serial(d, KHV_CHR_FILE, 0, "/tmp/log"); }
+static void file_serial(struct khv_domain *d) { add_serial(d, KHV_CHR_FILE, 0, "log"); }
 static void tcp_serial(struct khv_domain *d) { add_serial(d, KHV_CHR_TCP, 1, NULL); }
 static void nmdm_serial(struct khv_domain *d) { add_serial(d, KHV_CHR_NMDM, 0, "/dev/nmdm0A"); }
 static void two_stdio(struct khv_domain *d)
@@ -940,8 +975,8 @@ static void test_to_argv_errors(void **state)
 	} cases[] = {
 		{ no_kernel, "khyve needs <os><kernel>: it boots kernels directly" },
 		{ a_filesystem, "filesystem passthrough needs VirtFS, which khyve does not have yet" },
-		{ file_serial, "serial com1: khyve has no file serial backend yet" },
-		{ tcp_serial, "serial com2: khyve has no tcp serial backend yet" },
+		{ file_serial, "serial com1: a file needs an absolute path" },
+		{ tcp_serial, "serial com2: tcp needs a service (port)" },
 		{ nmdm_serial, "serial com1: nmdm is FreeBSD's null-modem device, which Linux has "
 			       "not: use a pty" },
 		{ two_stdio, "serial com2: stdio serves one port only" },
@@ -1096,6 +1131,7 @@ int main(void)
 		cmocka_unit_test(test_to_argv_started),
 		cmocka_unit_test(test_cpu_model),
 		cmocka_unit_test(test_lifecycle),
+		cmocka_unit_test(test_file_tcp_serials),
 		cmocka_unit_test(test_to_argv_addresses),
 		cmocka_unit_test(test_to_argv_errors),
 		cmocka_unit_test(test_round_trips),
