@@ -166,46 +166,52 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static void disk_stats(struct machine *m, struct stats_out *o)
+static void disk_stats(struct pci_dev *d, unsigned s, unsigned f, struct stats_out *o)
 {
-	for (unsigned s = 0; s < PCI_SLOTS; s++)
-		for (unsigned f = 0; f < PCI_FUNCS; f++) {
-			struct pci_dev *d = m->pci.dev[s][f];
-			struct blockif_stats b;
+	struct blockif_stats b;
 
-			if (!d || virtio_blk_stats(d, &b))
-				continue;
-			stat(o, b.rd_reqs, "blk.%u.%u.rd_reqs", s, f);
-			stat(o, b.rd_bytes, "blk.%u.%u.rd_bytes", s, f);
-			stat(o, b.rd_ns, "blk.%u.%u.rd_total_ns", s, f);
-			stat(o, b.wr_reqs, "blk.%u.%u.wr_reqs", s, f);
-			stat(o, b.wr_bytes, "blk.%u.%u.wr_bytes", s, f);
-			stat(o, b.wr_ns, "blk.%u.%u.wr_total_ns", s, f);
-			stat(o, b.flush_reqs, "blk.%u.%u.flush_reqs", s, f);
-			stat(o, b.flush_ns, "blk.%u.%u.flush_total_ns", s, f);
-			stat(o, b.discard_reqs, "blk.%u.%u.discard_reqs", s, f);
-			stat(o, b.zero_reqs, "blk.%u.%u.write_zeroes_reqs", s, f);
-			stat(o, b.errors, "blk.%u.%u.errors", s, f);
-		}
+	if (virtio_blk_stats(d, &b))
+		return;
+	stat(o, b.rd_reqs, "blk.%u.%u.rd_reqs", s, f);
+	stat(o, b.rd_bytes, "blk.%u.%u.rd_bytes", s, f);
+	stat(o, b.rd_ns, "blk.%u.%u.rd_total_ns", s, f);
+	stat(o, b.wr_reqs, "blk.%u.%u.wr_reqs", s, f);
+	stat(o, b.wr_bytes, "blk.%u.%u.wr_bytes", s, f);
+	stat(o, b.wr_ns, "blk.%u.%u.wr_total_ns", s, f);
+	stat(o, b.flush_reqs, "blk.%u.%u.flush_reqs", s, f);
+	stat(o, b.flush_ns, "blk.%u.%u.flush_total_ns", s, f);
+	stat(o, b.discard_reqs, "blk.%u.%u.discard_reqs", s, f);
+	stat(o, b.zero_reqs, "blk.%u.%u.write_zeroes_reqs", s, f);
+	stat(o, b.errors, "blk.%u.%u.errors", s, f);
 }
 
-static void net_stats(struct machine *m, struct stats_out *o)
+static void net_stats(struct pci_dev *d, unsigned s, unsigned f, struct stats_out *o)
+{
+	struct virtio_net_stats n;
+
+	if (virtio_net_stats(d, &n))
+		return;
+	stat(o, n.rx_packets, "net.%u.%u.rx_packets", s, f);
+	stat(o, n.rx_bytes, "net.%u.%u.rx_bytes", s, f);
+	stat(o, n.rx_errors, "net.%u.%u.rx_errors", s, f);
+	stat(o, n.rx_dropped, "net.%u.%u.rx_dropped", s, f);
+	stat(o, n.tx_packets, "net.%u.%u.tx_packets", s, f);
+	stat(o, n.tx_bytes, "net.%u.%u.tx_bytes", s, f);
+	stat(o, n.tx_errors, "net.%u.%u.tx_errors", s, f);
+	stat(o, n.tx_dropped, "net.%u.%u.tx_dropped", s, f);
+}
+
+/* The counters of every device that keeps some, named by its address. */
+static void device_stats(struct machine *m, struct stats_out *o)
 {
 	for (unsigned s = 0; s < PCI_SLOTS; s++)
 		for (unsigned f = 0; f < PCI_FUNCS; f++) {
 			struct pci_dev *d = m->pci.dev[s][f];
-			struct virtio_net_stats n;
 
-			if (!d || virtio_net_stats(d, &n))
+			if (!d)
 				continue;
-			stat(o, n.rx_packets, "net.%u.%u.rx_packets", s, f);
-			stat(o, n.rx_bytes, "net.%u.%u.rx_bytes", s, f);
-			stat(o, n.rx_errors, "net.%u.%u.rx_errors", s, f);
-			stat(o, n.rx_dropped, "net.%u.%u.rx_dropped", s, f);
-			stat(o, n.tx_packets, "net.%u.%u.tx_packets", s, f);
-			stat(o, n.tx_bytes, "net.%u.%u.tx_bytes", s, f);
-			stat(o, n.tx_errors, "net.%u.%u.tx_errors", s, f);
-			stat(o, n.tx_dropped, "net.%u.%u.tx_dropped", s, f);
+			disk_stats(d, s, f, o);
+			net_stats(d, s, f, o);
 		}
 }
 
@@ -241,8 +247,7 @@ static void do_stats(struct machine *m, struct ipc_reply *r, struct ipc_stat *bu
 			stat(&o, atomic_load_explicit(&m->threads[c].stats[i], memory_order_relaxed),
 			     "vcpu%u.%s", c, names[i]);
 	vcpu_times(m, &o);
-	disk_stats(m, &o);
-	net_stats(m, &o);
+	device_stats(m, &o);
 	r->nstats = o.n;
 	r->stats = buf;
 }

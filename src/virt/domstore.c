@@ -38,19 +38,10 @@ static int dom_path(const struct khv_conn *c, const char *name, char *buf, size_
 static int make_dirs(const struct khv_conn *c)
 {
 	char path[PATH_MAX + 16];
-	mode_t mode = c->system ? 0755 : 0700;
 
 	if (dom_dir(c, path, sizeof(path)))
 		return -ENAMETOOLONG;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
+	return mkdir_p(path, c->system ? 0755 : 0700);
 }
 
 /* The store's lock (exclusive to change it, shared to read it): an fd,
@@ -84,16 +75,13 @@ static void store_unlock(int fd)
 
 /* ---- reading ---- */
 
-static int load(const struct khv_conn *c, const char *name, struct khv_domain **out, char *err,
-		size_t errlen)
+/* A definition file: 0, -ENOENT (no file, err untouched), or -errno. */
+static int load_path(const char *path, struct khv_domain **out, char *err, size_t errlen)
 {
-	char path[PATH_MAX + 80], why[512] = "", *xml = NULL;
+	char why[512] = "", *xml = NULL;
 	size_t len = 0;
-	int rc;
+	int rc = file_read_all(path, KHV_XML_MAX_BYTES, (void **)&xml, &len);
 
-	if (dom_path(c, name, path, sizeof(path)))
-		return -ENAMETOOLONG;
-	rc = file_read_all(path, KHV_XML_MAX_BYTES, (void **)&xml, &len);
 	if (rc) {
 		if (rc != -ENOENT)
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
@@ -104,6 +92,16 @@ static int load(const struct khv_conn *c, const char *name, struct khv_domain **
 	if (rc)
 		snprintf(err, errlen, "%s: %s", path, why);
 	return rc;
+}
+
+static int load(const struct khv_conn *c, const char *name, struct khv_domain **out, char *err,
+		size_t errlen)
+{
+	char path[PATH_MAX + 80];
+
+	if (dom_path(c, name, path, sizeof(path)))
+		return -ENAMETOOLONG;
+	return load_path(path, out, err, errlen);
 }
 
 /* Names of the stored definitions: count or negative errno. */
@@ -499,19 +497,11 @@ void khv_live_remove(struct khv_conn *c, const char *name)
 static int live_load(struct khv_conn *c, const char *name, struct khv_domain **out,
 		     char *err, size_t errlen)
 {
-	char path[PATH_MAX + 96], why[512] = "", *xml = NULL;
-	size_t len = 0;
-	int rc;
+	char path[PATH_MAX + 96];
 
 	if (khv_domain_running(c, name, NULL) || live_path(c, name, path, sizeof(path)))
 		return -ENOENT;
-	if ((rc = file_read_all(path, KHV_XML_MAX_BYTES, (void **)&xml, &len)))
-		return rc;
-	rc = khv_domain_parse_xml(xml, len, out, why, sizeof(why));
-	free(xml);
-	if (rc)
-		snprintf(err, errlen, "%s: %s", path, why);
-	return rc;
+	return load_path(path, out, err, errlen);
 }
 
 int khv_domain_lookup_live(struct khv_conn *c, const char *key, struct khv_domain **out,

@@ -328,23 +328,6 @@ static int build_argv(struct start *s)
 	return out[n - 1] && out[n] ? 0 : -ENOMEM;
 }
 
-static int mkdir_p(const char *dir, mode_t mode)
-{
-	char path[PATH_MAX];
-
-	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* Appends a header line naming the command to <log_dir>/<name>.log. */
 static int open_log(struct start *s)
 {
