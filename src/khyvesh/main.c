@@ -282,6 +282,14 @@ static void usage_of(const struct cmd_def *c)
 	}
 }
 
+static size_t first_of_group(size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(commands[j].keyword, commands[i].keyword))
+			return j;
+	return i;
+}
+
 static int cmd_help(struct sh_ctx *sh, const struct sh_args *a)
 {
 	const char *name = sh_opt(a, "command"), *group = NULL;
@@ -297,14 +305,15 @@ static int cmd_help(struct sh_ctx *sh, const struct sh_args *a)
 			return sh_error("command or command group '%s' doesn't exist", name);
 		else if (!strcmp(commands[i].keyword, name))
 			break;
-	for (size_t i = 0; i < NCOMMANDS; i++) {
-		if (name && strcmp(commands[i].keyword, name))
+	/* Each group once, where its first command stands in the table. */
+	for (size_t g = 0, shown = 0; g < NCOMMANDS; g++) {
+		group = commands[g].keyword;
+		if (first_of_group(g) != g || (name && strcmp(group, name)))
 			continue;
-		if (!group || strcmp(group, commands[i].group))
-			printf("%s %s (help keyword '%s'):\n", i ? "\n" : "", commands[i].group,
-			       commands[i].keyword);
-		group = commands[i].group;
-		printf("    %-20s %s\n", commands[i].name, commands[i].help);
+		printf("%s %s (help keyword '%s'):\n", shown++ ? "\n" : "", commands[g].group, group);
+		for (size_t i = g; i < NCOMMANDS; i++)
+			if (!strcmp(commands[i].keyword, group))
+				printf("    %-20s %s\n", commands[i].name, commands[i].help);
 	}
 	return KHYVESH_OK;
 }
