@@ -49,7 +49,8 @@ bool khv_domain_is_persistent(struct khv_conn *c, const char *name);
 /* The autostart flag of a persistent domain (virDomainGet/SetAutostart):
  * a link <config_dir>/autostart/<name>.xml to its definition, as
  * libvirt keeps it.  With no daemon to act on it at boot, the flag is
- * for whatever starts khyve's domains then (khyvesh list --autostart). */
+ * for whatever starts khyve's domains then (khyvesh list --autostart, as
+ * doc/khyve-autostart.service does). */
 int khv_domain_get_autostart(struct khv_conn *c, const char *name, bool *on);
 int khv_domain_set_autostart(struct khv_conn *c, const char *name, bool on, char *err,
 			     size_t errlen);
