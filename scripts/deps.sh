@@ -11,7 +11,7 @@ BUILD=(build-essential libmd-dev liburing-dev libseccomp-dev libjson-c-dev libxm
 DEMO=(qemu-system-x86 busybox-static cpio)
 TEST=(clang lld libcmocka-dev libclang-rt-14-dev qemu-utils e2fsprogs acpica-tools python3
       libxml2-utils libvirt0)
-BENCH=(fio iperf3)
+BENCH=(fio iperf3 libvirt-daemon-system libvirt-clients)
 
 case ${1:-build} in
 	build) pkgs=("${BUILD[@]}") ;;

@@ -41,7 +41,7 @@ build_ctlbench() {
 	[ -f build/guest/echo.elf ] || { echo "bench/ctl: run make guests first"; exit 2; }
 	mkdir -p "${CTLBENCH%/*}"
 	cc -std=c17 -D_GNU_SOURCE -O2 -Isrc -o "$CTLBENCH" bench/ctl/ctlbench.c \
-		build/libkhyve-core.a -luring -lseccomp -lmd -ljson-c -lxml2 -pthread || exit 2
+		build/libkhyve-core.a -luring -lseccomp -lmd -ljson-c -lxml2 -lnl-route-3 -lnl-3 -pthread || exit 2
 }
 
 # Boots L1 with this script and shows the table the inner run wrote.

@@ -14,14 +14,14 @@ fi
 mkdir -p "$out"
 # tests/unit/vdriver.c: the fake virtio driver, for device targets.
 srcs=$(find src -name '*.c' ! -path 'src/khyve/*' ! -path 'src/khyvectl/*' ! -path 'src/khyvesh/*' | sort)
-flags="-std=c17 -D_GNU_SOURCE -Isrc $(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
+flags="-std=c17 -D_GNU_SOURCE -Isrc $(pkg-config --cflags libxml-2.0 2>/dev/null || echo -I/usr/include/libxml2) $(pkg-config --cflags libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(cd tests/fuzz && ls fuzz_*.c | sed 's/\.c$//'))
 fail=0
 for t in "${targets[@]}"; do
 	bin="$out/$t"
 	# shellcheck disable=SC2086
-	$cc $flags -o "$bin" "tests/fuzz/$t.c" $srcs tests/unit/vdriver.c -luring -lseccomp -lmd -ljson-c -lxml2 -pthread
+	$cc $flags -o "$bin" "tests/fuzz/$t.c" $srcs tests/unit/vdriver.c -luring -lseccomp -lmd -ljson-c -lxml2 -lnl-route-3 -lnl-3 -pthread
 	mkdir -p "$out/$t.corpus" "$out/$t.crashes"
 	[ -d "tests/fuzz/corpus/$t" ] && cp -n tests/fuzz/corpus/$t/* "$out/$t.corpus/" 2>/dev/null || true
 	if "$bin" -max_total_time="$secs" -max_len=8192 -rss_limit_mb=2048 \
