@@ -266,6 +266,7 @@ int khv_domain_undefine(struct khv_conn *c, const char *name, char *err, size_t 
 	if (!rc && !autostart_path(c, name, path, sizeof(path)))
 		unlink(path);		/* the flag goes with the definition */
 	store_unlock(lock);
+	khv_live_prune(c);
 	if (rc == -ENOENT)
 		snprintf(err, errlen, "failed to get domain '%s'", name);
 	else if (rc)
@@ -380,6 +381,7 @@ int khv_domain_list(struct khv_conn *c, struct khv_dom_entry **out, char *err, s
 	int n, nvms, lock;
 	unsigned count = 0;
 
+	khv_live_prune(c);	/* of VMs that ended on their own */
 	if ((lock = store_lock(c, false, err, errlen)) < 0)
 		return lock;
 	n = stored_names(c, &names);
@@ -491,6 +493,38 @@ void khv_live_remove(struct khv_conn *c, const char *name)
 
 	if (!live_path(c, name, path, sizeof(path)))
 		unlink(path);
+}
+
+void khv_live_prune(struct khv_conn *c)
+{
+	char dir[PATH_MAX + 32], why[8];
+	struct dirent *de;
+	DIR *d;
+	int lock;
+
+	if (snprintf(dir, sizeof(dir), "%s/" LIVE_DIR, c->run_dir) >= (int)sizeof(dir) ||
+	    access(dir, F_OK) < 0)
+		return;
+	/* Under the starts' lock: a domain being started is not running yet. */
+	if ((lock = khv_live_lock(c, why, sizeof(why))) < 0)
+		return;
+	if ((d = opendir(dir))) {
+		while ((de = readdir(d))) {
+			size_t n = strlen(de->d_name);
+			char name[KHV_NAME_MAX];
+
+			if (de->d_name[0] == '.' || n <= strlen(XML_SUFFIX) ||
+			    n - strlen(XML_SUFFIX) >= sizeof(name) ||
+			    strcmp(de->d_name + n - strlen(XML_SUFFIX), XML_SUFFIX))
+				continue;
+			memcpy(name, de->d_name, n - strlen(XML_SUFFIX));
+			name[n - strlen(XML_SUFFIX)] = '\0';
+			if (khv_domain_running(c, name, NULL))
+				unlinkat(dirfd(d), de->d_name, 0);
+		}
+		closedir(d);
+	}
+	khv_live_unlock(lock);
 }
 
 /* The live definition of a running name, else -ENOENT. */

@@ -62,12 +62,14 @@ int khv_domain_running(struct khv_conn *c, const char *name, pid_t *pid);
 /* The definition a running domain was started with, its taps and PCI
  * addresses filled in: <run_dir>/.domains/<name>.xml, written by start
  * and removed by destroy.  One left by a VM that ended on its own is
- * never read (the registry says it is not running) and the next start
- * replaces it.  khv_live_lock serialises starts (an fd, or -errno). */
+ * never read (the registry says it is not running); khv_live_prune, which
+ * list and undefine call, removes such leftovers.  khv_live_lock
+ * serialises starts and prunes (an fd, or -errno). */
 int khv_live_lock(struct khv_conn *c, char *err, size_t errlen);
 void khv_live_unlock(int fd);
 int khv_live_save(struct khv_conn *c, const struct khv_domain *d, char *err, size_t errlen);
 void khv_live_remove(struct khv_conn *c, const char *name);
+void khv_live_prune(struct khv_conn *c);
 /* The running definition of key (a name or a UUID) when it runs, else
  * the persistent one: 0 with *active set, or -ENOENT ("failed to get
  * domain") or another -errno, err set. */

@@ -184,6 +184,8 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 refused "failed to get domain '$P-e'" domstate "$P-e"
+ok list --all		# prunes what a VM that ended on its own left
+nothing_left "$P-e"
 
 # ---- taps on a bridge (root) ----
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip link add "kb$$" type bridge 2>/dev/null; then
