@@ -39,7 +39,7 @@
 #include "domtest.h"
 #include "virt/native.h"
 
-#define DATA_DIR "tests/data/libvirt-argv2xml"
+#define DATA_DIR "tests/unit/data/libvirt/argv2xml"
 
 static char err[512];
 
