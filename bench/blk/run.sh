@@ -127,6 +127,11 @@ label() {
 }
 has() { case " $BENCH_BLK_VMMS " in *" $1 "*) return 0;; esac; return 1; }
 
+# stat VMM METRIC: the value the tables show, by $STAT (median or best).
+stat() {
+    if [ "$STAT" = best ]; then bench_best "$res" "$1" "$2" higher; else bench_median "$res" "$1" "$2"; fi
+}
+
 # table TITLE PEER KHYVE...: one column per VMM, then khyve.../PEER ratios.
 table() {
     local title=$1 peer=$2; shift 2
@@ -144,23 +149,30 @@ table() {
     echo
     for m in $METRICS; do
         printf '%-26s %-7s' "$(label "$m")" higher
-        for k in "${cols[@]}"; do printf ' %13s' "$(bench_fmt "$(bench_median "$res" "$k" "$m")")"; done
-        p=$(bench_median "$res" "$peer" "$m")
+        for k in "${cols[@]}"; do printf ' %13s' "$(bench_fmt "$(stat "$k" "$m")")"; done
+        p=$(stat "$peer" "$m")
         for k in "$@"; do
             h="$k/$peer"
-            printf ' %*s' $(( ${#h} > 10 ? ${#h} : 10 )) "$(bench_ratio "$(bench_median "$res" "$k" "$m")" "$p" higher)"
+            printf ' %*s' $(( ${#h} > 10 ? ${#h} : 10 )) "$(bench_ratio "$(stat "$k" "$m")" "$p" higher)"
         done
         echo
     done
 }
 
+tables() {
+    table "host page cache (file in L1 tmpfs): khyve io_uring / threads vs QEMU cache=writeback,aio=threads" \
+        qemu khyve khyve-threads
+    table "O_DIRECT (brd RAM disk): khyve ,nocache vs QEMU cache=none,aio=io_uring" \
+        qemu-nocache khyve-nocache
+}
 echo
 echo "virtio-blk: fio in the guest on /dev/vda (direct=1, libaio, ${BENCH_SIZE} MiB region,"
-echo "${BENCH_RUNTIME}s per row); medians of $BENCH_ROUNDS rounds; ratio >= 1.00: khyve as good or better"
-table "host page cache (file in L1 tmpfs): khyve io_uring / threads vs QEMU cache=writeback,aio=threads" \
-    qemu khyve khyve-threads
-table "O_DIRECT (brd RAM disk): khyve ,nocache vs QEMU cache=none,aio=io_uring" \
-    qemu-nocache khyve-nocache
+echo "${BENCH_RUNTIME}s per row); ratio >= 1.00: khyve as good or better"
+echo "== medians of $BENCH_ROUNDS rounds"
+STAT=median tables
+echo
+echo "== best of $BENCH_ROUNDS rounds (interference only slows a round: steadier when rounds scatter)"
+STAT=best tables
 short=$(awk -F'\t' 'NR > 1 && $4 == "NA" { n++ } END { print n + 0 }' "$res")
 [ "$short" -gt 0 ] && echo "note: $short results missing (NA); see the consoles in ${res%/*}/"
 echo

@@ -10,7 +10,7 @@
 #     bench_host_main NAME TIMEOUT SCRIPT VAR...
 #                             checks, deps, initramfs, one L1 boot running
 #                             SCRIPT with the BENCH_* variables VAR...
-#     bench_median / bench_ratio / bench_row   the table
+#     bench_median / bench_best / bench_ratio / bench_row   the table
 #   inside L1
 #     bench_l1_setup          /dev/kvm, khyve binary, kernel+initramfs in /tmp
 #     bench_vm VMM ROUND TIMEOUT CMD...
@@ -111,6 +111,14 @@ bench_median() {
         sort -g | awk '{ a[NR] = $1 } END {
             if (NR == 0) { print "NA"; exit }
             if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+# bench_best TSV VMM METRIC higher|lower -> the best value (max or min), or
+# NA.  On a shared host interference only ever slows a round down, so the
+# best round is the steadier estimate when rounds scatter.
+bench_best() {
+    awk -F'\t' -v v="$2" -v m="$3" -v d="${4:-higher}" 'NR > 1 && $1 == v && $3 == m && $4 != "NA" {
+            if (n++ == 0 || (d == "lower" ? $4 < b : $4 > b)) b = $4 }
+        END { if (n) print b; else print "NA" }' "$1"
 }
 # bench_count TSV VMM METRIC -> how many numeric values
 bench_count() {

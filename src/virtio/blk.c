@@ -366,9 +366,10 @@ static void process_queue(struct virtio_blk *b)
 
 /* ---- the I/O thread ---- */
 
-static void reap(struct virtio_blk *b)
+/* How many requests completed. */
+static unsigned reap(struct virtio_blk *b)
 {
-	blockif_reap(b->bif, io_done, b);
+	return blockif_reap(b->bif, io_done, b);
 }
 
 /* Reset or checkpoint: finish what is in flight, then park until the
@@ -449,8 +450,12 @@ static void *io_thread(void *arg)
 		 * the disk.  Else on: the ring may hold more. */
 		if (hold && hold_for_checkpoint(b))
 			break;
-		/* Completions first: they free room for more requests. */
-		reap(b);
+		/* Completions first, and told to the guest before new requests
+		 * start: a backend may run a request inside the submit (O_DIRECT
+		 * on a RAM disk does), and the guest should not wait for the
+		 * next batch to learn that the last one is done. */
+		if (reap(b))
+			virtio_pci_notify_used(b->t, 0);
 		process_queue(b);
 		virtio_pci_notify_used(b->t, 0);
 	}
