@@ -62,6 +62,11 @@ if [ -n "${KHYVE_IN_L1:-}" ]; then
     # Per VM: boot (~15 s) + 4 rows of RT + ramp + fio start-up, generously.
     VM_T=$((120 + 4 * (RT + 15) * 2))
 
+    # khyve's guest memory is a memfd (a monitor keeps it across reboots):
+    # huge pages for it need shmem THP, as QEMU's anonymous memory gets
+    # them from THP's default "madvise".  BENCH_SHMEM_THP=never to compare.
+    echo "${BENCH_SHMEM_THP:-advise}" >/sys/kernel/mm/transparent_hugepage/shmem_enabled 2>/dev/null ||
+        echo "bench: cannot set shmem_enabled: khyve's guest memory gets no huge pages"
     dd if=/dev/zero of="$IMG" bs=1M count="$SIZE" status=none ||
         { echo "bench: cannot write $IMG"; exit 1; }
     case " $BENCH_BLK_VMMS " in *nocache*)
@@ -111,7 +116,7 @@ fi
 n_vmms=$(wc -w <<<"$BENCH_BLK_VMMS")
 echo "bench: virtio-blk, $BENCH_ROUNDS rounds of: $BENCH_BLK_VMMS; fio rows of ${BENCH_RUNTIME}s on ${BENCH_SIZE} MiB; inside one L1 machine"
 bench_host_main bench-blk $((600 + BENCH_ROUNDS * n_vmms * 4 * (BENCH_RUNTIME + 15) * 2)) "$0" \
-    BENCH_ROUNDS BENCH_RUNTIME BENCH_SIZE BENCH_BLK_VMMS
+    BENCH_ROUNDS BENCH_RUNTIME BENCH_SIZE BENCH_BLK_VMMS BENCH_SHMEM_THP
 res=$L1_DIR/runs/bench-blk/results.tsv
 [ "$(wc -l < "$res" 2>/dev/null || echo 0)" -gt 1 ] || { echo "bench: no results"; exit 1; }
 [ -n "$BENCH_L1_FAILED" ] && echo "bench: warning: $BENCH_L1_FAILED"

@@ -3,6 +3,7 @@
 #include "virt/domain.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,4 +93,24 @@ int khv_uuid_generate(struct khv_domain *d)
 	d->uuid[8] = (uint8_t)((d->uuid[8] & 0x3f) | 0x80);	/* RFC 4122 variant */
 	d->has_uuid = true;
 	return 0;
+}
+
+/* "khvN": a name start gave a tap (hostnet.c's pattern). */
+static bool generated_tap(const char *s)
+{
+	if (!s || strncmp(s, "khv", 3) || !s[3])
+		return false;
+	for (s += 3; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+void khv_domain_forget_generated(struct khv_domain *d)
+{
+	for (unsigned i = 0; i < d->nnets; i++)
+		if (generated_tap(d->nets[i].target_dev)) {
+			free(d->nets[i].target_dev);
+			d->nets[i].target_dev = NULL;
+		}
 }

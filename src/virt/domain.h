@@ -137,6 +137,9 @@ void khv_domain_free(struct khv_domain *d);
 /* strdup that records ENOMEM: returns 0 or -ENOMEM; *dst gets the copy
  * (an earlier value is freed). */
 int khv_strset(char **dst, const char *src);
+/* Drops tap names start made up ("khvN", as libvirt drops its "vnetN"),
+ * so a running domain's dumpxml defined again gets a fresh tap. */
+void khv_domain_forget_generated(struct khv_domain *d);
 /* Gives d a random (version 4) UUID: 0 or -errno. */
 int khv_uuid_generate(struct khv_domain *d);
 /* The 36-character text form of a UUID, lower case. */

@@ -230,6 +230,7 @@ int khv_domain_define_xml(struct khv_conn *c, const char *xml, size_t len,
 
 	if (rc)
 		return rc;
+	khv_domain_forget_generated(d);
 	/* The name must also fit the VM's control socket path. */
 	if ((rc = vmmctl_name_check(d->name, vmmctl_name_max(c->run_dir), err, errlen))) {
 		khv_domain_free(d);

@@ -556,6 +556,7 @@ int khv_domain_create_xml(struct khv_conn *c, const char *xml, size_t len, char 
 
 	if (rc)
 		return rc;
+	khv_domain_forget_generated(d);
 	/* libvirt: a transient domain may not take a defined one's name
 	 * with another UUID. */
 	if (!khv_domain_lookup(c, d->name, &defined, why, sizeof(why)) && d->has_uuid &&

@@ -200,6 +200,13 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip link add "kb$$" type bri
 	tap1=$(grep -o "<target dev='[^']*'" "$OUT" | head -1 | cut -d"'" -f2)
 	[[ " $taps" == *" $tap1 "* ]] || fail "dumpxml's first tap '$tap1' is not on $BR ($taps)"
 	ip link show "$tap1" | grep -q 'fe:54:00:12:34:56' || fail "tap $tap1 lacks MAC fe:54:00:12:34:56"
+	# The running XML defined again: the made-up tap name goes, the given one stays.
+	sed -e "s|<name>$P-n</name>|<name>$P-n2</name>|" -e '/<uuid>/d' "$OUT" >"$TMP/n2.xml"
+	ok define "$TMP/n2.xml"
+	ok dumpxml "$P-n2"
+	grep -q "<target dev='$tap1'/>" "$OUT" && fail "define kept the made-up tap name $tap1"
+	grep -q "<target dev='kt$$x'/>" "$OUT" || fail "define dropped the given tap name kt$$x"
+	ok undefine "$P-n2"
 	ok domifstat "$P-n" "$tap1"
 	[ "$(grep -c "^$tap1 [rt]x_" "$OUT")" = 8 ] || fail "domifstat: $(cat "$OUT")"
 	ok domifstat "$P-n" 52:54:00:12:34:56
