@@ -660,7 +660,7 @@ static int open_unix(struct chardev *c, const char *path)
 /* "HOST:PORT" or "[HOST]:PORT" (IPv6); an empty host is every address. */
 static int tcp_split(const char *spec, char *host, size_t hlen, const char **port)
 {
-	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strrchr(spec, ':');
+	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strchr(spec, ':');
 	const char *h = spec[0] == '[' ? spec + 1 : spec;
 	size_t n;
 

@@ -510,16 +510,30 @@ static int com_nmdm(struct native *n, const char *arg, struct khv_serial *s, con
 	return 0;
 }
 
+/* A TCP port as khyve's tcp= backend takes it: 1 to 65535, digits only. */
+static bool port_ok(const char *s)
+{
+	unsigned long v = 0;
+	size_t i = 0;
+
+	for (; s[i] >= '0' && s[i] <= '9' && i < 6; i++)
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	return i > 0 && !s[i] && v >= 1 && v <= 65535;
+}
+
 /* tcp=HOST:PORT or tcp=[IPv6]:PORT */
 static int com_tcp(struct native *n, const char *arg, struct khv_serial *s, const char *spec)
 {
-	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strrchr(spec, ':');
-	const char *host = spec[0] == '[' ? spec + 1 : spec;
+	bool bracket = spec[0] == '[';
+	const char *colon = bracket ? strstr(spec, "]:") : strchr(spec, ':');
+	const char *host = bracket ? spec + 1 : spec;
 	char *h;
 	int rc;
 
-	if (!colon || !colon[spec[0] == '[' ? 2 : 1])
-		return fail(n->e, -EINVAL, "-l %s: want tcp=HOST:PORT", arg);
+	if (!colon || !port_ok(colon + (bracket ? 2 : 1)) || (bracket && colon == host) ||
+	    memchr(host, bracket ? '[' : ']', (size_t)(colon - host)))
+		return fail(n->e, -EINVAL, "-l %s: want tcp=HOST:PORT or tcp=[IPv6]:PORT, the "
+			    "port 1 to 65535", arg);
 	if (!(h = strndup(host, (size_t)(colon - host))))
 		return oom(n->e);
 	s->type = KHV_CHR_TCP;
@@ -1484,8 +1498,12 @@ static int serial_backend(const struct khv_serial *s, bool *stdio, struct argv_o
 		add(a, "com%u,file=%s", com, s->path);
 		return 0;
 	case KHV_CHR_TCP:
-		if (!s->service || !*s->service)
-			return fail(e, -EINVAL, "serial com%u: tcp needs a service (port)", com);
+		if (!s->service || !port_ok(s->service))
+			return fail(e, -EINVAL, "serial com%u: tcp needs a port number 1 to 65535 as "
+				    "its service", com);
+		if (s->host && strpbrk(s->host, "[],"))
+			return fail(e, -EINVAL, "serial com%u: tcp host \"%s\": not an address", com,
+				    s->host);
 		/* An IPv6 address in brackets, so its colons are not the port's. */
 		add(a, strchr(s->host ? s->host : "", ':') ? "com%u,tcp=[%s]:%s" : "com%u,tcp=%s:%s",
 		    com, s->host ? s->host : "", s->service);

@@ -559,7 +559,14 @@ static const struct {
 	{ "bhyve -l com1,tty0 vm", "-l com1,tty0: unknown backend \"tty0\" (stdio, pty, "
 	  "unix=PATH, tcp=HOST:PORT, file=PATH or the absolute path of a tty)" },
 	{ "bhyve -l com1,file=log vm", "-l com1,file=log: a file needs an absolute path" },
-	{ "bhyve -l com1,tcp=4444 vm", "-l com1,tcp=4444: want tcp=HOST:PORT" },
+	{ "bhyve -l com1,tcp=4444 vm", "-l com1,tcp=4444: want tcp=HOST:PORT or tcp=[IPv6]:PORT, "
+	  "the port 1 to 65535" },
+	{ "bhyve -l com1,tcp=[]:::14444 vm", "-l com1,tcp=[]:::14444: want tcp=HOST:PORT or "
+	  "tcp=[IPv6]:PORT, the port 1 to 65535" },
+	{ "bhyve -l com1,tcp=::1:80 vm", "-l com1,tcp=::1:80: want tcp=HOST:PORT or "
+	  "tcp=[IPv6]:PORT, the port 1 to 65535" },
+	{ "bhyve -l com1,tcp=h:65536 vm", "-l com1,tcp=h:65536: want tcp=HOST:PORT or "
+	  "tcp=[IPv6]:PORT, the port 1 to 65535" },
 	{ "bhyve -l com1,unix= vm", "-l com1,unix=: the socket path must be 1 to 107 bytes" },
 	{ "bhyve -l tpm,swtpm vm", "-l tpm,swtpm: khyve has no tpm LPC device" },
 	{ "bhyve -o 'boot.cmdline=a vm", "unterminated ' quote" },
@@ -976,7 +983,7 @@ static void test_to_argv_errors(void **state)
 		{ no_kernel, "khyve needs <os><kernel>: it boots kernels directly" },
 		{ a_filesystem, "filesystem passthrough needs VirtFS, which khyve does not have yet" },
 		{ file_serial, "serial com1: a file needs an absolute path" },
-		{ tcp_serial, "serial com2: tcp needs a service (port)" },
+		{ tcp_serial, "serial com2: tcp needs a port number 1 to 65535 as its service" },
 		{ nmdm_serial, "serial com1: nmdm is FreeBSD's null-modem device, which Linux has "
 			       "not: use a pty" },
 		{ two_stdio, "serial com2: stdio serves one port only" },
