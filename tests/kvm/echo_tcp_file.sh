@@ -42,9 +42,12 @@ expect_status 1
 [ "$(head -1 "$TMP/console.log")" = "earlier line" ] || fail "file= did not append"
 grep -q '^hello from khyve guest' "$TMP/console.log" || fail "file= lacks the guest's output: $(cat "$TMP/console.log")"
 
-python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(30)' "$port" &
+# A fresh port another program listens on (the first one may be in TIME_WAIT).
+python3 -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1], "w").write(str(s.getsockname()[1])); time.sleep(30)' "$TMP/held" &
 holder=$!
-sleep 0.3
+for _ in $(seq 50); do [ -s "$TMP/held" ] && break; sleep 0.1; done
+port=$(cat "$TMP/held")
 vm_args hello -l "com1,tcp=127.0.0.1:$port"
 run_vm "${ARGS[@]}"
 kill $holder
