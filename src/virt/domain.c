@@ -114,3 +114,13 @@ void khv_domain_forget_generated(struct khv_domain *d)
 			d->nets[i].target_dev = NULL;
 		}
 }
+
+const char *const khv_lifecycle_names[] = {
+	"destroy", "restart", "preserve", "rename-restart",
+	"coredump-destroy", "coredump-restart", NULL,
+};
+
+const char *khv_lifecycle_name(enum khv_lifecycle v)
+{
+	return (unsigned)v <= KHV_LIFE_COREDUMP_RESTART ? khv_lifecycle_names[v] : "destroy";
+}

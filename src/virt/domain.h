@@ -37,6 +37,11 @@ enum khv_lifecycle {
 	KHV_LIFE_COREDUMP_RESTART,	/* on_crash only */
 };
 
+/* libvirt's names of the actions, in the enum's order, NULL-terminated;
+ * khv_lifecycle_name of an out-of-range value is "destroy". */
+extern const char *const khv_lifecycle_names[];
+const char *khv_lifecycle_name(enum khv_lifecycle v);
+
 enum khv_clock { KHV_CLOCK_LOCALTIME, KHV_CLOCK_UTC };
 
 /* <disk type='file'|'block' device='disk'> <target bus='virtio'> */

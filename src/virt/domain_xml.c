@@ -615,12 +615,6 @@ static int do_clock(struct pctx *p, xmlNode *n, void *obj)
 	return NO_CHILDREN(p, n);
 }
 
-/* In enum khv_lifecycle's order. */
-static const char *const life_names[] = {
-	"destroy", "restart", "preserve", "rename-restart",
-	"coredump-destroy", "coredump-restart", NULL,
-};
-
 static int do_lifecycle(struct pctx *p, xmlNode *n, void *obj)
 {
 	bool crash = !strcmp(ename(n), "on_crash");
@@ -629,7 +623,7 @@ static int do_lifecycle(struct pctx *p, xmlNode *n, void *obj)
 
 	if (!t)
 		return p->rc;
-	v = pick(t, life_names);
+	v = pick(t, khv_lifecycle_names);
 	if (v < 0 || (!crash && v >= KHV_LIFE_COREDUMP_DESTROY))
 		return fail(p, "invalid <%s> '%s' (destroy, restart, preserve, rename-restart%s)",
 			    ename(n), t, crash ? ", coredump-destroy, coredump-restart" : "");
@@ -1803,17 +1797,12 @@ static void fmt_os(struct out *o, const struct khv_domain *d)
 	put(o, "  </cpu>\n");
 }
 
-static const char *life_name(enum khv_lifecycle v)
-{
-	return (unsigned)v <= KHV_LIFE_COREDUMP_RESTART ? life_names[v] : "destroy";
-}
-
 static void fmt_events(struct out *o, const struct khv_domain *d)
 {
 	put(o, "  <clock offset='%s'/>\n", d->clock == KHV_CLOCK_UTC ? "utc" : "localtime");
-	put(o, "  <on_poweroff>%s</on_poweroff>\n", life_name(d->on_poweroff));
-	put(o, "  <on_reboot>%s</on_reboot>\n", life_name(d->on_reboot));
-	put(o, "  <on_crash>%s</on_crash>\n", life_name(d->on_crash));
+	put(o, "  <on_poweroff>%s</on_poweroff>\n", khv_lifecycle_name(d->on_poweroff));
+	put(o, "  <on_reboot>%s</on_reboot>\n", khv_lifecycle_name(d->on_reboot));
+	put(o, "  <on_crash>%s</on_crash>\n", khv_lifecycle_name(d->on_crash));
 }
 
 static void fmt_disk(struct out *o, const struct khv_disk *k, unsigned i)

@@ -31,6 +31,7 @@
 #include <sys/random.h>
 
 #include "cli/options.h"
+#include "lib/hostport.h"
 #include "machine/uuid.h"
 #include "vmm/cpumodel.h"
 
@@ -510,36 +511,17 @@ static int com_nmdm(struct native *n, const char *arg, struct khv_serial *s, con
 	return 0;
 }
 
-/* A TCP port as khyve's tcp= backend takes it: 1 to 65535, digits only. */
-static bool port_ok(const char *s)
-{
-	unsigned long v = 0;
-	size_t i = 0;
-
-	for (; s[i] >= '0' && s[i] <= '9' && i < 6; i++)
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	return i > 0 && !s[i] && v >= 1 && v <= 65535;
-}
-
 /* tcp=HOST:PORT or tcp=[IPv6]:PORT */
 static int com_tcp(struct native *n, const char *arg, struct khv_serial *s, const char *spec)
 {
-	bool bracket = spec[0] == '[';
-	const char *colon = bracket ? strstr(spec, "]:") : strchr(spec, ':');
-	const char *host = bracket ? spec + 1 : spec;
-	char *h;
-	int rc;
+	char host[256];
+	const char *port;
 
-	if (!colon || !port_ok(colon + (bracket ? 2 : 1)) || (bracket && colon == host) ||
-	    memchr(host, bracket ? '[' : ']', (size_t)(colon - host)))
+	if (hostport_split(spec, host, sizeof(host), &port))
 		return fail(n->e, -EINVAL, "-l %s: want tcp=HOST:PORT or tcp=[IPv6]:PORT, the "
 			    "port 1 to 65535", arg);
-	if (!(h = strndup(host, (size_t)(colon - host))))
-		return oom(n->e);
 	s->type = KHV_CHR_TCP;
-	rc = khv_strset(&s->host, h) || khv_strset(&s->service, colon + (spec[0] == '[' ? 2 : 1));
-	free(h);
-	return rc ? oom(n->e) : 0;
+	return khv_strset(&s->host, host) || khv_strset(&s->service, port) ? oom(n->e) : 0;
 }
 
 static int com_backend(struct native *n, const char *arg, struct khv_serial *s, const char *spec)
@@ -1498,7 +1480,7 @@ static int serial_backend(const struct khv_serial *s, bool *stdio, struct argv_o
 		add(a, "com%u,file=%s", com, s->path);
 		return 0;
 	case KHV_CHR_TCP:
-		if (!s->service || !port_ok(s->service))
+		if (!s->service || !hostport_port_ok(s->service))
 			return fail(e, -EINVAL, "serial com%u: tcp needs a port number 1 to 65535 as "
 				    "its service", com);
 		if (s->host && strpbrk(s->host, "[],"))
@@ -1543,16 +1525,10 @@ static int add_serials(const struct khv_domain *d, struct argv_out *a, const str
  * dump one's memory. */
 static int check_lifecycle(const char *what, enum khv_lifecycle v, const struct errbuf *e)
 {
-	static const char *const names[] = {
-		[KHV_LIFE_PRESERVE] = "preserve", [KHV_LIFE_RENAME_RESTART] = "rename-restart",
-		[KHV_LIFE_COREDUMP_DESTROY] = "coredump-destroy",
-		[KHV_LIFE_COREDUMP_RESTART] = "coredump-restart",
-	};
-
 	if (v == KHV_LIFE_DESTROY || v == KHV_LIFE_RESTART)
 		return 0;
 	return fail(e, -EINVAL, "%s %s: khyve's monitor restarts or destroys (no preserved or "
-		    "dumped guests)", what, (unsigned)v < NELEM(names) && names[v] ? names[v] : "?");
+		    "dumped guests)", what, khv_lifecycle_name(v));
 }
 
 static int check_machine(const struct khv_domain *d, const struct errbuf *e)
