@@ -60,14 +60,9 @@ static uint64_t ticks_ns(uint64_t ticks)
 static int vm_pid(struct khv_conn *c, const char *name, pid_t *pid, char *err, size_t errlen)
 {
 	struct ipc_request req = { .type = IPC_GET_VM_PID, .fd = -1 };
-	struct khv_domctl *d;
 	struct ipc_reply rep;
-	int rc = khv_domctl_open(c, name, &d, err, errlen);
+	int rc = khv_domctl_request(c, name, &req, &rep, err, errlen);
 
-	if (rc)
-		return rc;
-	rc = khv_domctl_call(d, &req, &rep, err, errlen);
-	khv_domctl_close(d);
 	if (!rc)
 		*pid = (pid_t)rep.pid;
 	return rc;

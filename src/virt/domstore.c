@@ -446,12 +446,9 @@ int khv_live_lock(struct khv_conn *c, char *err, size_t errlen)
 
 	if (snprintf(path, sizeof(path), "%s/" LIVE_DIR, c->run_dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	if ((mkdir(c->run_dir, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(path, 0700) < 0 && errno != EEXIST)) {
-		int rc = -errno;
-
-		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
-		return rc;
+	if ((fd = mkdir_p(path, 0700)) < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(-fd));
+		return fd;
 	}
 	strcat(path, "/.lock");
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -43,7 +43,9 @@ int khv_domctl_open(struct khv_conn *c, const char *name, struct khv_domctl **ou
 	struct khv_domctl *d;
 	int rc;
 
-	if (khv_domain_running(c, name, NULL) || sock_path(c, name, path, sizeof(path))) {
+	/* No registry lookup first: a VM that is not running has no one
+	 * listening on its socket, which the connect says as well. */
+	if (sock_path(c, name, path, sizeof(path))) {
 		snprintf(err, errlen, "domain '%s' is not running", name);
 		return -ESRCH;
 	}
@@ -89,9 +91,8 @@ void khv_domctl_close(struct khv_domctl *d)
 	free(d);
 }
 
-/* One request, its reply's payload into *rep when rep is given. */
-static int call_once(struct khv_conn *c, const char *name, struct ipc_request *req,
-		     struct ipc_reply *rep, char *err, size_t errlen)
+int khv_domctl_request(struct khv_conn *c, const char *name, struct ipc_request *req,
+		       struct ipc_reply *rep, char *err, size_t errlen)
 {
 	struct khv_domctl *d;
 	struct ipc_reply local;
@@ -109,7 +110,7 @@ static int simple_request(struct khv_conn *c, const char *name, enum ipc_type t,
 {
 	struct ipc_request req = { .type = t, .fd = -1 };
 
-	return call_once(c, name, &req, NULL, err, errlen);
+	return khv_domctl_request(c, name, &req, NULL, err, errlen);
 }
 
 int khv_domain_request(struct khv_conn *c, const char *name, enum khv_dom_request r,
@@ -136,7 +137,7 @@ int khv_domain_inject_nmi(struct khv_conn *c, const char *name, char *err, size_
 {
 	struct ipc_request req = { .type = IPC_INJECT_NMI, .cpu = 0, .fd = -1 };
 
-	return call_once(c, name, &req, NULL, err, errlen);
+	return khv_domctl_request(c, name, &req, NULL, err, errlen);
 }
 
 int khv_domain_get_time(struct khv_conn *c, const char *name, long long *seconds, char *err,
@@ -144,7 +145,7 @@ int khv_domain_get_time(struct khv_conn *c, const char *name, long long *seconds
 {
 	struct ipc_request req = { .type = IPC_GET_RTC, .fd = -1 };
 	struct ipc_reply rep;
-	int rc = call_once(c, name, &req, &rep, err, errlen);
+	int rc = khv_domctl_request(c, name, &req, &rep, err, errlen);
 
 	if (!rc)
 		*seconds = rep.seconds;
@@ -160,7 +161,7 @@ int khv_domain_set_time(struct khv_conn *c, const char *name, long long seconds,
 		snprintf(err, errlen, "time %lld: before 1970", seconds);
 		return -EINVAL;
 	}
-	return call_once(c, name, &req, NULL, err, errlen);
+	return khv_domctl_request(c, name, &req, NULL, err, errlen);
 }
 
 int khv_domain_get_state(struct khv_conn *c, const char *name, enum khv_dom_state *state)
@@ -175,7 +176,7 @@ int khv_domain_get_state(struct khv_conn *c, const char *name, enum khv_dom_stat
 	}
 	/* A VM that is still setting up or does not answer is running. */
 	*state = KHV_STATE_RUNNING;
-	if (!call_once(c, name, &req, &rep, why, sizeof(why)) &&
+	if (!khv_domctl_request(c, name, &req, &rep, why, sizeof(why)) &&
 	    rep.info.state == IPC_STATE_PAUSED)
 		*state = KHV_STATE_PAUSED;
 	return 0;
@@ -244,8 +245,7 @@ gone:
 
 struct start {
 	struct khv_conn *c;
-	struct khv_domain *d;
-	int tap_fd[KHV_MAX_NETS];
+	struct khv_domain *d;		/* its nets' tap_fd: the taps opened here */
 	char **argv;
 	char log_path[PATH_MAX + KHV_NAME_MAX + 8];
 	int log_fd;
@@ -294,7 +294,6 @@ static int open_taps(struct start *s)
 			snprintf(s->err, s->errlen, "interface %u: %s", i + 1, why);
 			return fd;
 		}
-		s->tap_fd[i] = fd;
 		n->tap_fd = fd;
 		if (khv_strset(&n->target_dev, name))
 			return -ENOMEM;
@@ -369,12 +368,9 @@ static void __attribute__((noreturn)) exec_khyve(struct start *s, int go)
 		_exit(127);
 	close_range(3, ~0u, CLOSE_RANGE_CLOEXEC);
 	for (unsigned i = 0; i < s->d->nnets; i++)
-		if (fcntl(s->tap_fd[i], F_SETFD, 0) < 0)
+		if (fcntl(s->d->nets[i].tap_fd, F_SETFD, 0) < 0)
 			_exit(127);
-	if (strchr(s->argv[0], '/'))
-		execv(s->argv[0], s->argv);
-	else
-		execvp(s->argv[0], s->argv);
+	execvp(s->argv[0], s->argv);	/* a path with '/' is run as is */
 	dprintf(2, "khyvesh: cannot run %s: %s\n", s->argv[0], strerror(errno));
 	_exit(127);
 }
@@ -471,8 +467,7 @@ static int wait_ready(struct start *s)
 				 s->d->name, reason, s->log_path);
 			return -EINVAL;
 		}
-		if (!khv_domain_running(s->c, s->d->name, NULL) &&
-		    !call_once(s->c, s->d->name, &req, &rep, why, sizeof(why)) &&
+		if (!khv_domctl_request(s->c, s->d->name, &req, &rep, why, sizeof(why)) &&
 		    rep.info.monitor_pid == (uint32_t)s->pid)
 			return 0;
 		if (now_ms() > deadline) {
@@ -513,8 +508,6 @@ static int start_def(struct khv_conn *c, struct khv_domain *d, pid_t *pid, char 
 			   .errlen = errlen };
 	int lock, rc;
 
-	for (unsigned i = 0; i < KHV_MAX_NETS; i++)
-		s.tap_fd[i] = -1;
 	/* One start at a time per connection: two of the same name must not
 	 * both write its live definition. */
 	if ((lock = khv_live_lock(c, err, errlen)) < 0)
@@ -523,9 +516,11 @@ static int start_def(struct khv_conn *c, struct khv_domain *d, pid_t *pid, char 
 	khv_live_unlock(lock);
 	if (!rc && pid)
 		*pid = s.pid;
-	for (unsigned i = 0; i < KHV_MAX_NETS; i++)
-		if (s.tap_fd[i] >= 0)
-			close(s.tap_fd[i]);	/* khyve holds its own now */
+	for (unsigned i = 0; i < d->nnets; i++)
+		if (d->nets[i].tap_fd > 0) {
+			close(d->nets[i].tap_fd);	/* khyve holds its own now */
+			d->nets[i].tap_fd = 0;
+		}
 	if (s.pidfd >= 0)
 		close(s.pidfd);
 	if (s.log_fd >= 0)

@@ -78,5 +78,8 @@ int khv_domctl_open(struct khv_conn *c, const char *name, struct khv_domctl **ou
 int khv_domctl_call(struct khv_domctl *d, struct ipc_request *req, struct ipc_reply *rep,
 		    char *err, size_t errlen);
 void khv_domctl_close(struct khv_domctl *d);
+/* Open, one call, close: for replies without pointers (rep may be NULL). */
+int khv_domctl_request(struct khv_conn *c, const char *name, struct ipc_request *req,
+		       struct ipc_reply *rep, char *err, size_t errlen);
 
 #endif
