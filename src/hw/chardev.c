@@ -26,6 +26,7 @@
 
 #include "hw/uart8250.h"
 #include "lib/evloop.h"
+#include "lib/hostport.h"
 #include "lib/log.h"
 
 enum chr_kind { CHR_STDIO, CHR_TTY, CHR_PTY, CHR_UNIX, CHR_TCP, CHR_FILE };
@@ -657,24 +658,6 @@ static int open_unix(struct chardev *c, const char *path)
 	return rc;
 }
 
-/* "HOST:PORT" or "[HOST]:PORT" (IPv6); an empty host is every address. */
-static int tcp_split(const char *spec, char *host, size_t hlen, const char **port)
-{
-	const char *colon = spec[0] == '[' ? strstr(spec, "]:") : strchr(spec, ':');
-	const char *h = spec[0] == '[' ? spec + 1 : spec;
-	size_t n;
-
-	if (!colon)
-		return -EINVAL;
-	n = (size_t)(colon - h);
-	*port = colon + (spec[0] == '[' ? 2 : 1);
-	if (n >= hlen || !**port)
-		return -EINVAL;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	return 0;
-}
-
 static int tcp_listen(struct chardev *c, const struct addrinfo *ai)
 {
 	int one = 1, fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -704,8 +687,9 @@ static int open_tcp(struct chardev *c, const char *spec)
 
 	if (!(c->path = strdup(spec)))
 		return -ENOMEM;
-	if (tcp_split(spec, host, sizeof(host), &port)) {
-		log_error("%s: tcp=%s: want HOST:PORT (or [IPv6]:PORT)", c->label, spec);
+	if (hostport_split(spec, host, sizeof(host), &port)) {
+		log_error("%s: tcp=%s: want HOST:PORT (or [IPv6]:PORT), the port 1 to 65535",
+			  c->label, spec);
 		return -EINVAL;
 	}
 	grc = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);

@@ -214,18 +214,29 @@ static int setup_vnet_hdr(struct netbe *be, char *err, size_t errlen)
 	return 0;
 }
 
-static int tap_attach(struct netbe *be, char *err, size_t errlen)
+int tap_setiff(int fd, const char *name, char name_out[IFNAMSIZ], bool *vnet_hdr)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
 	unsigned int features = 0;
 
 	/* An old kernel without TUNGETFEATURES has no vnet header either. */
-	if (ioctl(be->fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR))
+	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR))
 		ifr.ifr_flags |= IFF_VNET_HDR;
-	memcpy(ifr.ifr_name, be->name, sizeof(be->name));
-	if (ioctl(be->fd, TUNSETIFF, &ifr) < 0)
-		return attach_error(errno, be->name, err, errlen);
-	be->vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return -errno;
+	if (name_out)
+		snprintf(name_out, IFNAMSIZ, "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
+	*vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
+	return 0;
+}
+
+static int tap_attach(struct netbe *be, char *err, size_t errlen)
+{
+	int rc = tap_setiff(be->fd, be->name, NULL, &be->vnet_hdr);
+
+	if (rc)
+		return attach_error(-rc, be->name, err, errlen);
 	return be->vnet_hdr ? setup_vnet_hdr(be, err, errlen) : 0;
 }
 

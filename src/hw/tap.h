@@ -15,6 +15,7 @@
 #ifndef KHYVE_TAP_H
 #define KHYVE_TAP_H
 
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -38,6 +39,11 @@ struct netbe;
  * On failure a negative errno and one line in err ("NAME: why; what to
  * do"). */
 int netbe_tap_open(const char *ifname, struct netbe **out, char *err, size_t errlen);
+/* TUNSETIFF on an open /dev/net/tun: the tap `name` (a new one if none
+ * has it; "%d" in it lets the kernel number it), IFF_TAP | IFF_NO_PI, with
+ * a vnet header when the kernel has them.  0 with the tap's name in
+ * name_out (NULL: not wanted) and *vnet_hdr set, or -errno. */
+int tap_setiff(int fd, const char *name, char name_out[IFNAMSIZ], bool *vnet_hdr);
 /* Uses the tap open on descriptor spec ("N", inherited), via a private
  * close-on-exec copy, so the inherited descriptor stays for the next boot
  * of a monitor's VM.  The tap must be IFF_TAP | IFF_NO_PI; its vnet header

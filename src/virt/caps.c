@@ -14,6 +14,7 @@
 #include "cli/options.h"
 #include "virt/conn.h"
 #include "vmm/cpumodel.h"
+#include "vmm/vmm.h"
 
 /* Text for XML character data and attribute values. */
 static void put_escaped(FILE *f, const char *s)
@@ -145,30 +146,15 @@ static void put_devices(FILE *f)
 /* KVM_GET_SUPPORTED_CPUID of this host: malloc'd, or NULL with errno. */
 static struct kvm_cpuid2 *supported_cpuid(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), e = 0;
+	struct kvm_cpuid2 *c = NULL;
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC), rc;
 
 	if (fd < 0)
 		return NULL;
-	for (unsigned n = 64; n <= 4096; n *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
-
-		if (!c) {
-			e = ENOMEM;
-			break;
-		}
-		c->nent = n;
-		if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			close(fd);
-			return c;
-		}
-		e = errno;
-		free(c);
-		if (e != E2BIG)
-			break;
-	}
+	rc = kvm_supported_cpuid(fd, &c);
 	close(fd);
-	errno = e;
-	return NULL;
+	errno = -rc;
+	return rc ? NULL : c;
 }
 
 int khv_conn_get_cpu_models(const struct khv_conn *c, const char **names, bool *usable,

@@ -3,24 +3,23 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_tun.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include "hw/tap.h"
 
 #define TUN_DEV		"/dev/net/tun"
 #define NEW_TAP_NAME	"khv%d"		/* the kernel picks the first free N */
 
 static int tap_create(const char *name, char name_out[IFNAMSIZ], char *err, size_t errlen)
 {
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	unsigned int features = 0;
 	int fd = open(TUN_DEV, O_RDWR | O_CLOEXEC), e;
+	bool vnet_hdr;
 
 	if (fd < 0) {
 		e = errno;
@@ -28,11 +27,7 @@ static int tap_create(const char *name, char name_out[IFNAMSIZ], char *err, size
 			 e == ENOENT ? " (modprobe tun)" : "");
 		return -e;
 	}
-	if (ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR))
-		ifr.ifr_flags |= IFF_VNET_HDR;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name ? name : NEW_TAP_NAME);
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-		e = errno;
+	if ((e = -tap_setiff(fd, name ? name : NEW_TAP_NAME, name_out, &vnet_hdr))) {
 		close(fd);
 		if (e == EPERM)
 			snprintf(err, errlen, "creating tap %s needs CAP_NET_ADMIN (an unprivileged "
@@ -44,7 +39,6 @@ static int tap_create(const char *name, char name_out[IFNAMSIZ], char *err, size
 			snprintf(err, errlen, "creating tap %s: %s", name ? name : "", strerror(e));
 		return -e;
 	}
-	snprintf(name_out, IFNAMSIZ, "%.*s", IFNAMSIZ - 1, ifr.ifr_name);
 	return fd;
 }
 

@@ -183,7 +183,7 @@ static int vm_platform_create(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
-static int kvm_get_supported_cpuid(struct vm *vm, char *err, size_t errlen)
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out)
 {
 	for (unsigned n = 64; n <= 4096; n *= 2) {
 		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -191,16 +191,24 @@ static int kvm_get_supported_cpuid(struct vm *vm, char *err, size_t errlen)
 		if (!c)
 			return -ENOMEM;
 		c->nent = n;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-			vm->cpuid = c;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			*out = c;
 			return 0;
 		}
 		free(c);
 		if (errno != E2BIG)
-			break;
+			return -errno;
 	}
-	snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-	return -errno;
+	return -E2BIG;
+}
+
+static int kvm_get_supported_cpuid(struct vm *vm, char *err, size_t errlen)
+{
+	int rc = kvm_supported_cpuid(vm->kvm_fd, &vm->cpuid);
+
+	if (rc)
+		snprintf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-rc));
+	return rc;
 }
 
 int vm_create(struct vm *vm, const struct vm_params *p, char *err, size_t errlen)

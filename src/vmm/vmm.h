@@ -50,6 +50,10 @@ struct vm {
 	struct vcpu *vcpus;
 };
 
+/* KVM_GET_SUPPORTED_CPUID on an open /dev/kvm: 0 with *out malloc'd, or
+ * -errno. */
+int kvm_supported_cpuid(int kvm_fd, struct kvm_cpuid2 **out);
+
 /* Opens /dev/kvm and creates the VM with memory, irqchip, PIT and vCPUs.
  * On failure writes a one-line reason into err, leaves nothing open. */
 int vm_create(struct vm *vm, const struct vm_params *p, char *err, size_t errlen);
